@@ -1,0 +1,75 @@
+"""Exception types raised by stance.
+
+Every error derives from :class:`StanceError`, and also from the built-in type a caller would
+expect (``TypeError`` for a wrong input type, ``OSError`` for an unusable model directory), so
+``except ValueError`` keeps working where it did.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class StanceError(Exception):
+    """Base class of all errors raised by stance."""
+
+
+class TextTypeError(StanceError, TypeError):
+    """A text to classify is not a ``str``."""
+
+
+class EmptyTextError(StanceError, ValueError):
+    """A text to classify is empty or only whitespace."""
+
+
+class ModelError(StanceError, OSError):
+    """A model directory is missing, incomplete, corrupt or incompatible."""
+
+    def __init__(self, path: str | Path, problem: str, fix: str | None = None) -> None:
+        self.path = Path(path)
+        self.problem = problem
+        self.fix = fix
+        message = f"{problem} (model: {self.path})"
+        if fix:
+            message += f". {fix}"
+        super().__init__(message)
+
+
+class CorpusError(StanceError, ValueError):
+    """A corpus file fails validation; the message names file, line and field."""
+
+    def __init__(
+        self, path: str | Path, line: int | None, problem: str, field: str | None = None
+    ) -> None:
+        self.path = Path(path)
+        self.line = line
+        self.field = field
+        where = str(self.path) + (f", line {line}" if line is not None else "")
+        if field is not None:
+            where += f", field {field!r}"
+        super().__init__(f"{where}: {problem}")
+
+
+class InputFileError(StanceError, ValueError):
+    """A batch input file cannot be read; the message names file, line and column."""
+
+    def __init__(
+        self, path: str | Path, problem: str, line: int | None = None, column: str | None = None
+    ) -> None:
+        self.path = Path(path)
+        self.line = line
+        self.column = column
+        where = str(self.path)
+        if line is not None:
+            where += f", line {line}"
+        if column is not None:
+            where += f", column {column!r}"
+        super().__init__(f"{where}: {problem}")
+
+
+class ConfigError(StanceError, ValueError):
+    """A configuration value is out of range or of the wrong kind."""
+
+
+class MissingDependencyError(StanceError, ImportError):
+    """An optional dependency is not installed; the message gives the install command."""
