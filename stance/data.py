@@ -25,18 +25,55 @@ if TYPE_CHECKING:
 SPLITS: tuple[str, ...] = ("train", "dev", "test")
 KINDS: tuple[str, ...] = ("headline", "lead", "paragraph", "comment")
 REGISTERS: tuple[str, ...] = (
-    "comment", "post", "tweet", "letter", "statement", "news", "headline", "question",
+    "comment",
+    "post",
+    "tweet",
+    "letter",
+    "statement",
+    "news",
+    "headline",
+    "question",
 )
 SPEAKERS: tuple[str, ...] = (
-    "unemployed", "sick-listed", "caseworker", "jobcentre-manager", "employer", "union",
-    "politician", "researcher", "journalist", "relative", "citizen", "a-kasse", "ngo",
-    "municipality", "young-person", "immigrant", "disabled", "senior",
+    "unemployed",
+    "sick-listed",
+    "caseworker",
+    "jobcentre-manager",
+    "employer",
+    "union",
+    "politician",
+    "researcher",
+    "journalist",
+    "relative",
+    "citizen",
+    "a-kasse",
+    "ngo",
+    "municipality",
+    "young-person",
+    "immigrant",
+    "disabled",
+    "senior",
 )
 TOPICS: tuple[str, ...] = (
-    "sanctions", "joblog", "meetings", "cv-courses", "praktik", "loentilskud",
-    "ressourceforloeb", "sygedagpenge", "fleksjob", "job-matches", "employer-collaboration",
-    "digital-self-service", "waiting-times", "closing-jobcentres", "a-kasser-takeover",
-    "reforms-savings", "integration", "staff-conditions", "general",
+    "sanctions",
+    "joblog",
+    "meetings",
+    "cv-courses",
+    "praktik",
+    "loentilskud",
+    "ressourceforloeb",
+    "sygedagpenge",
+    "fleksjob",
+    "job-matches",
+    "employer-collaboration",
+    "digital-self-service",
+    "waiting-times",
+    "closing-jobcentres",
+    "a-kasser-takeover",
+    "reforms-savings",
+    "integration",
+    "staff-conditions",
+    "general",
 )
 
 
@@ -134,7 +171,9 @@ def read_jsonl(path: str | Path, schema: dict[str, _Field]) -> list[dict[str, An
         try:
             row = json.loads(line)
         except json.JSONDecodeError as exc:
-            raise CorpusError(path, number, f"invalid JSON: {exc.msg} at column {exc.colno}")
+            raise CorpusError(
+                path, number, f"invalid JSON: {exc.msg} at column {exc.colno}"
+            ) from exc
         if not isinstance(row, dict):
             raise CorpusError(path, number, f"expected a JSON object, got {type(row).__name__}")
         for name, spec in schema.items():

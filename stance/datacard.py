@@ -31,10 +31,15 @@ def corpus_counts_table(rows: Sequence[dict[str, Any]]) -> str:
 def counter_table(rows: Sequence[dict[str, Any]], field: str) -> str:
     """Authored texts per value of ``field`` and label."""
     counts = Counter((r[field], r["label"]) for r in rows)
-    values = sorted({r[field] for r in rows}, key=lambda v: (-sum(counts[(v, l)] for l in LABELS), v))
+    values = sorted(
+        {r[field] for r in rows}, key=lambda v: (-sum(counts[(v, label)] for label in LABELS), v)
+    )
     table_rows = [
-        [value, *(str(counts[(value, label)]) for label in LABELS),
-         str(sum(counts[(value, label)] for label in LABELS))]
+        [
+            value,
+            *(str(counts[(value, label)]) for label in LABELS),
+            str(sum(counts[(value, label)] for label in LABELS)),
+        ]
         for value in values
     ]
     return markdown_table([field, *LABELS, "total"], table_rows)
@@ -54,33 +59,46 @@ def agreement_table(annotations: Path) -> str:
     table_rows = []
     for name, first, second in (
         ("corpus, all units (pass 1 vs pass 2)", "corpus_pass1.jsonl", "corpus_pass2.jsonl"),
-        ("authored, random 10 % sample (writer vs annotator)", "authored_sample_pass1.jsonl",
-         "authored_sample_pass2.jsonl"),
+        (
+            "authored, random 10 % sample (writer vs annotator)",
+            "authored_sample_pass1.jsonl",
+            "authored_sample_pass2.jsonl",
+        ),
     ):
         if (annotations / first).is_file() and (annotations / second).is_file():
             result = agreement(annotations / first, annotations / second)
-            table_rows.append([
-                name, str(result["n"]), f"{result['kappa']:.3f}", f"{result['agreement']:.1%}",
-                str(len(result["disagreements"])),
-            ])
-    return markdown_table(["comparison", "n", "Cohen's κ", "raw agreement", "disagreements"], table_rows)
+            table_rows.append(
+                [
+                    name,
+                    str(result["n"]),
+                    f"{result['kappa']:.3f}",
+                    f"{result['agreement']:.1%}",
+                    str(len(result["disagreements"])),
+                ]
+            )
+    return markdown_table(
+        ["comparison", "n", "Cohen's κ", "raw agreement", "disagreements"], table_rows
+    )
 
 
-def card_sections(corpus: Sequence[dict[str, Any]], authored: Sequence[dict[str, Any]],
-                  annotations: Path) -> dict[str, str]:
+def card_sections(
+    corpus: Sequence[dict[str, Any]], authored: Sequence[dict[str, Any]], annotations: Path
+) -> dict[str, str]:
     """The generated blocks of the card, by marker name."""
     sections = {
         "corpus-counts": corpus_counts_table(corpus),
         "agreement": agreement_table(annotations),
     }
     if authored:
-        sections.update({
-            "authored-labels": label_share_table(authored),
-            "authored-writers": counter_table(authored, "writer"),
-            "authored-speakers": counter_table(authored, "speaker"),
-            "authored-registers": counter_table(authored, "register"),
-            "authored-topics": counter_table(authored, "topic"),
-        })
+        sections.update(
+            {
+                "authored-labels": label_share_table(authored),
+                "authored-writers": counter_table(authored, "writer"),
+                "authored-speakers": counter_table(authored, "speaker"),
+                "authored-registers": counter_table(authored, "register"),
+                "authored-topics": counter_table(authored, "topic"),
+            }
+        )
     return sections
 
 

@@ -36,7 +36,9 @@ def test_every_unit_is_verbatim_from_its_source_in_order(corpus_rows):
     for source in COMMENTS_PER_SOURCE:
         text = _source_text(source)
         position = 0
-        for row in sorted((r for r in corpus_rows if r["source"] == source), key=lambda r: r["position"]):
+        for row in sorted(
+            (r for r in corpus_rows if r["source"] == source), key=lambda r: r["position"]
+        ):
             found = text.find(_flat(row["text"]), position)
             assert found >= 0, f"{row['id']} is not verbatim (in order) in source {source}"
             position = found + 1
@@ -74,9 +76,18 @@ def test_splits(corpus_rows):
 def test_adjudicated_labels_are_in_the_corpus(corpus_rows):
     final = {r["id"]: r["label"] for r in corpus_rows}
     annotations = REPO / "labelled" / "annotations"
-    first = {json.loads(l)["id"]: json.loads(l)["label"] for l in (annotations / "corpus_pass1.jsonl").open()}
-    second = {json.loads(l)["id"]: json.loads(l)["label"] for l in (annotations / "corpus_pass2.jsonl").open()}
-    decided = {json.loads(l)["id"]: json.loads(l)["final"] for l in (annotations / "adjudication.jsonl").open()}
+    first = {
+        json.loads(line)["id"]: json.loads(line)["label"]
+        for line in (annotations / "corpus_pass1.jsonl").open()
+    }
+    second = {
+        json.loads(line)["id"]: json.loads(line)["label"]
+        for line in (annotations / "corpus_pass2.jsonl").open()
+    }
+    decided = {
+        json.loads(line)["id"]: json.loads(line)["final"]
+        for line in (annotations / "adjudication.jsonl").open()
+    }
     assert set(first) == set(second) == set(final)
     for unit, label in final.items():
         expected = decided[unit] if first[unit] != second[unit] else first[unit]
@@ -100,9 +111,17 @@ def test_stance_data_does_not_import_torch():
 
 
 GOOD = {
-    "id": "d000-p01", "source": "000", "kind": "headline", "position": 1, "text": "Jobcentre virker",
-    "label": "for", "target_mentioned": True, "confidence": 3, "rationale": "Praise.",
-    "split": "train", "copies": 1,
+    "id": "d000-p01",
+    "source": "000",
+    "kind": "headline",
+    "position": 1,
+    "text": "Jobcentre virker",
+    "label": "for",
+    "target_mentioned": True,
+    "confidence": 3,
+    "rationale": "Praise.",
+    "split": "train",
+    "copies": 1,
 }
 
 
@@ -116,13 +135,39 @@ def _write(tmp_path: Path, lines: list[str]) -> Path:
     ("second_line", "field", "message"),
     [
         ("{not json", None, "invalid JSON"),
-        (json.dumps({k: v for k, v in GOOD.items() if k != "label"} | {"id": "d000-p02", "text": "x"}), "label", "missing field"),
-        (json.dumps(GOOD | {"id": "d000-p02", "text": "y", "label": "pro"}), "label", "'pro' is not one of"),
-        (json.dumps(GOOD | {"id": "d000-p02", "text": "y", "split": "val"}), "split", "'val' is not one of"),
+        (
+            json.dumps(
+                {k: v for k, v in GOOD.items() if k != "label"} | {"id": "d000-p02", "text": "x"}
+            ),
+            "label",
+            "missing field",
+        ),
+        (
+            json.dumps(GOOD | {"id": "d000-p02", "text": "y", "label": "pro"}),
+            "label",
+            "'pro' is not one of",
+        ),
+        (
+            json.dumps(GOOD | {"id": "d000-p02", "text": "y", "split": "val"}),
+            "split",
+            "'val' is not one of",
+        ),
         (json.dumps(GOOD | {"text": "other"}), "id", "duplicate id"),
-        (json.dumps(GOOD | {"id": "d000-p02", "text": "Jobcentre  VIRKER"}), "text", "duplicate text"),
-        (json.dumps(GOOD | {"id": "d000-p02", "text": "z", "confidence": "3"}), "confidence", "expected int"),
-        (json.dumps(GOOD | {"id": "d000-p02", "text": "z", "extra": 1}), "extra", "unexpected field"),
+        (
+            json.dumps(GOOD | {"id": "d000-p02", "text": "Jobcentre  VIRKER"}),
+            "text",
+            "duplicate text",
+        ),
+        (
+            json.dumps(GOOD | {"id": "d000-p02", "text": "z", "confidence": "3"}),
+            "confidence",
+            "expected int",
+        ),
+        (
+            json.dumps(GOOD | {"id": "d000-p02", "text": "z", "extra": 1}),
+            "extra",
+            "unexpected field",
+        ),
     ],
 )
 def test_loader_errors_name_file_line_and_field(tmp_path, second_line, field, message):
@@ -136,7 +181,9 @@ def test_loader_errors_name_file_line_and_field(tmp_path, second_line, field, me
 
 def test_loader_rejects_bad_encoding_and_missing_file(tmp_path):
     path = tmp_path / "latin1.jsonl"
-    path.write_bytes(json.dumps(GOOD, ensure_ascii=False).replace("virker", "v\u00e6rker").encode("latin-1"))
+    path.write_bytes(
+        json.dumps(GOOD, ensure_ascii=False).replace("virker", "v\u00e6rker").encode("latin-1")
+    )
     with pytest.raises(CorpusError, match="UTF-8"):
         read_corpus(path)
     with pytest.raises(CorpusError, match="not found"):

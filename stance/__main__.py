@@ -1,0 +1,5 @@
+"""``python -m stance``: the command line."""
+
+from stance.cli import main
+
+raise SystemExit(main())

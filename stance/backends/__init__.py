@@ -1,0 +1,1 @@
+"""Classifier backends behind one interface: the scikit-learn baseline and fine-tuned BERT."""

@@ -1,0 +1,269 @@
+"""Evaluation: metrics, the held-out test split, and leave-one-document-out cross-validation.
+
+Every model is judged the same way:
+
+1. **test**: the model as saved, on the held-out reader comments (``split == "test"``);
+2. **LODO CV**: the model's own training recipe (backend and hyperparameters from its
+   metadata) re-run five times, each time on four source documents (all their units) plus the
+   authored texts the model was trained with, predicting the fifth; predictions are pooled.
+
+Reference rows (majority class, sentiment as stance) are fitted on the corpus ``train`` split
+for the test row and on the four training documents in each CV fold.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import numpy as np
+
+from stance.calibration import expected_calibration_error
+from stance.labels import LABEL2ID, LABELS
+from stance.trainset import Example, TrainingSet
+
+logger = logging.getLogger(__name__)
+
+
+class ProbabilisticModel(Protocol):
+    def predict_proba(self, texts: Sequence[str]) -> np.ndarray: ...
+
+
+FitFn = Callable[[TrainingSet], Any]
+
+
+def macro_f1(y_true: Sequence[str], y_pred: Sequence[str]) -> float:
+    """Macro-F1 over the labels that occur in ``y_true`` or ``y_pred``."""
+    from sklearn.metrics import f1_score
+
+    return float(f1_score(y_true, y_pred, average="macro", zero_division=0))
+
+
+def bootstrap_interval(
+    y_true: Sequence[str],
+    y_pred: Sequence[str],
+    *,
+    n_resamples: int = 1000,
+    seed: int = 0,
+    metric: Callable[[Sequence[str], Sequence[str]], float] = macro_f1,
+) -> tuple[float, float]:
+    """A percentile bootstrap 95 % interval of ``metric`` (resampling texts)."""
+    rng = np.random.default_rng(seed)
+    y_true = np.asarray(y_true)
+    y_pred = np.asarray(y_pred)
+    values = []
+    for _ in range(n_resamples):
+        idx = rng.integers(0, len(y_true), len(y_true))
+        values.append(metric(list(y_true[idx]), list(y_pred[idx])))
+    low, high = np.percentile(values, [2.5, 97.5])
+    return float(low), float(high)
+
+
+def score(
+    y_true: Sequence[str],
+    y_pred: Sequence[str],
+    probs: np.ndarray | None = None,
+    uncalibrated: np.ndarray | None = None,
+    *,
+    seed: int = 0,
+) -> dict[str, Any]:
+    """Accuracy, macro-F1 with a bootstrap 95 % interval, per-class scores, F_avg, confusion
+    matrix, and (given probabilities) expected calibration error.
+
+    ``f_avg`` is the SemEval-2016 stance score, the mean F1 of ``for`` and ``against``; it is
+    ``None`` when either has no gold examples (as on the test split, which has no ``for``).
+    """
+    from sklearn.metrics import accuracy_score, confusion_matrix, precision_recall_fscore_support
+
+    precision, recall, f1, support = precision_recall_fscore_support(
+        y_true, y_pred, labels=list(LABELS), zero_division=0
+    )
+    per_class = {
+        label: {"precision": float(p), "recall": float(r), "f1": float(f), "support": int(s)}
+        for label, p, r, f, s in zip(LABELS, precision, recall, f1, support)
+    }
+    has_both = per_class["for"]["support"] > 0 and per_class["against"]["support"] > 0
+    result: dict[str, Any] = {
+        "n": len(y_true),
+        "accuracy": float(accuracy_score(y_true, y_pred)),
+        "macro_f1": macro_f1(y_true, y_pred),
+        "macro_f1_ci95": bootstrap_interval(y_true, y_pred, seed=seed),
+        "f_avg": (per_class["for"]["f1"] + per_class["against"]["f1"]) / 2 if has_both else None,
+        "per_class": per_class,
+        "confusion": confusion_matrix(y_true, y_pred, labels=list(LABELS)).tolist(),
+    }
+    y = [LABEL2ID[label] for label in y_true]
+    if probs is not None:
+        result["ece"] = expected_calibration_error(probs, y)
+    if uncalibrated is not None:
+        result["ece_uncalibrated"] = expected_calibration_error(uncalibrated, y)
+    return result
+
+
+@dataclass
+class Predictions:
+    """Gold labels and predicted probabilities for a set of examples."""
+
+    examples: list[Example]
+    probs: np.ndarray
+    uncalibrated: np.ndarray | None = None
+
+    @property
+    def y_true(self) -> list[str]:
+        return [e.label for e in self.examples]
+
+    @property
+    def y_pred(self) -> list[str]:
+        return [LABELS[i] for i in self.probs.argmax(axis=1)]
+
+    def score(self, seed: int = 0) -> dict[str, Any]:
+        return score(self.y_true, self.y_pred, self.probs, self.uncalibrated, seed=seed)
+
+
+def _probabilities(model: Any, texts: list[str]) -> tuple[np.ndarray, np.ndarray | None]:
+    if hasattr(model, "temperature"):
+        return model.predict_proba(texts), model.predict_proba(texts, calibrated=False)
+    return model.predict_proba(texts), None
+
+
+def predict_examples(model: Any, examples: Sequence[Example]) -> Predictions:
+    """Run ``model`` on ``examples`` (calibrated and, where it applies, uncalibrated)."""
+    probs, raw = _probabilities(model, [e.text for e in examples])
+    return Predictions(list(examples), probs, raw)
+
+
+def leave_one_document_out(
+    fit: FitFn,
+    corpus: Sequence[Example],
+    authored: Sequence[Example],
+    *,
+    progress: bool = False,
+) -> Predictions:
+    """Train on four source documents (all splits) plus ``authored``, predict the fifth; pool."""
+    documents = sorted({e.group for e in corpus})
+    order: list[Example] = []
+    probs: list[np.ndarray] = []
+    raws: list[np.ndarray | None] = []
+    for document in documents:
+        train = [e for e in corpus if e.group != document] + list(authored)
+        held = [e for e in corpus if e.group == document]
+        logger.info("LODO fold %s: %d training texts, %d held out", document, len(train), len(held))
+        if progress:
+            import sys
+
+            print(f"  fold {document}: training on {len(train)} texts", file=sys.stderr)
+        model = fit(TrainingSet(train))
+        predictions = predict_examples(model, held)
+        order.extend(held)
+        probs.append(predictions.probs)
+        raws.append(predictions.uncalibrated)
+    uncalibrated = None if any(r is None for r in raws) else np.vstack(raws)  # type: ignore[arg-type]
+    return Predictions(order, np.vstack(probs), uncalibrated)
+
+
+def reference_models() -> list[Any]:
+    """Fresh instances of the reference classifiers."""
+    from stance.reference import MajorityClassifier, SentimentAsStance
+
+    return [MajorityClassifier(), SentimentAsStance()]
+
+
+def fit_reference(model: Any) -> FitFn:
+    """A fit function for a reference model: corpus examples only (authored are ignored)."""
+
+    def fit(training: TrainingSet) -> Any:
+        examples = [e for e in training.examples if e.origin == "corpus"]
+        return type(model)().fit([e.text for e in examples], [e.label for e in examples])
+
+    return fit
+
+
+def training_fit_function(metadata: dict[str, Any]) -> FitFn:
+    """The training recipe of a saved model (backend, hyperparameters, seed) as a fit function."""
+    backend = metadata.get("backend")
+    if backend == "baseline":
+        from stance.backends.baseline import BaselineConfig, train_baseline
+
+        config = BaselineConfig.from_dict(metadata.get("hyperparameters", {}))
+        seed = int(metadata.get("seed", 0))
+
+        def fit(training: TrainingSet) -> Any:
+            return train_baseline(
+                training.texts, training.labels, config, groups=training.groups, seed=seed
+            )
+
+        return fit
+    if backend == "bert":
+        from stance.backends.bert import refit_function
+
+        return refit_function(metadata)
+    raise ValueError(f"no training recipe for backend {backend!r}")
+
+
+def authored_for(metadata: dict[str, Any], authored: Sequence[Example]) -> list[Example]:
+    """The authored examples a model was trained with, per its metadata."""
+    from stance.trainset import build_training_set
+
+    data = metadata.get("training_data", {})
+    if not data.get("n_authored"):
+        return []
+    fraction = float(data.get("authored_fraction", 1.0))
+    chosen = build_training_set(
+        [], authored, authored_fraction=fraction, seed=int(metadata.get("seed", 0))
+    )
+    return chosen.examples
+
+
+def evaluate_model(
+    model: Any = None, *, cv: bool = True, seed: int = 0, progress: bool = False
+) -> dict[str, Any]:
+    """Evaluate a model (name, path or loaded classifier) on the test split and by LODO CV.
+
+    Returns a JSON-ready dictionary with the model's rows and the reference rows.
+    """
+    from stance.api import load_classifier
+    from stance.trainset import load_examples
+
+    classifier = model if hasattr(model, "predict_proba") else load_classifier(model)
+    metadata = classifier.metadata
+    corpus, authored, _ = load_examples()
+    used_authored = authored_for(metadata, authored)
+    test = [e for e in corpus if e.split == "test"]
+    train = [e for e in corpus if e.split == "train"]
+
+    rows: dict[str, dict[str, Any]] = {}
+    name = str(metadata.get("name", metadata.get("backend")))
+    rows[name] = {"test": predict_examples(classifier, test).score(seed)}
+    for reference in reference_models():
+        fitted = reference.fit([e.text for e in train], [e.label for e in train])
+        rows[reference.name] = {"test": predict_examples(fitted, test).score(seed)}
+    lodo_predictions = None
+    if cv:
+        lodo_predictions = leave_one_document_out(
+            training_fit_function(metadata), corpus, used_authored, progress=progress
+        )
+        rows[name]["lodo"] = lodo_predictions.score(seed)
+        for reference in reference_models():
+            rows[reference.name]["lodo"] = leave_one_document_out(
+                fit_reference(reference), corpus, []
+            ).score(seed)
+    return {
+        "model": name,
+        "path": str(classifier.path) if classifier.path else None,
+        "backend": metadata.get("backend"),
+        "training_data": metadata.get("training_data"),
+        "seed": seed,
+        "rows": rows,
+        "lodo_predictions": None
+        if lodo_predictions is None
+        else {
+            "ids": [e.id for e in lodo_predictions.examples],
+            "y_true": lodo_predictions.y_true,
+            "probs": lodo_predictions.probs.round(6).tolist(),
+            "uncalibrated": None
+            if lodo_predictions.uncalibrated is None
+            else lodo_predictions.uncalibrated.round(6).tolist(),
+        },
+    }

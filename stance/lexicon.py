@@ -1,0 +1,88 @@
+"""The Danish AFINN sentiment lexicon, read from the ``afinn`` package.
+
+Used twice: as extra features of the baseline, and as the "sentiment as stance" reference that a
+user without this library would try.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from importlib import resources
+
+_WORD = re.compile(r"\w+")
+
+
+@lru_cache(maxsize=1)
+def _lexicon() -> tuple[dict[str, int], dict[tuple[str, ...], int]]:
+    raw = resources.files("afinn").joinpath("data", "AFINN-da-32.txt").read_text(encoding="utf-8")
+    words: dict[str, int] = {}
+    phrases: dict[tuple[str, ...], int] = {}
+    for line in raw.splitlines():
+        if not line.strip():
+            continue
+        term, score = line.rsplit("\t", 1)
+        key = tuple(term.lower().split())
+        if len(key) == 1:
+            words[key[0]] = int(score)
+        else:
+            phrases[key] = int(score)
+    return words, phrases
+
+
+def lexicon_hits(text: str) -> list[tuple[int, int, int]]:
+    """AFINN-da hits in ``text`` as ``(start, end, score)`` character spans.
+
+    Two-word phrases in the lexicon win over their single words.
+
+    >>> [(s, e, v) for s, e, v in lexicon_hits("Det er en skændsel")]
+    [(10, 18, -2)]
+    """
+    words, phrases = _lexicon()
+    tokens = [(m.start(), m.end(), m.group().lower()) for m in _WORD.finditer(text)]
+    hits: list[tuple[int, int, int]] = []
+    i = 0
+    while i < len(tokens):
+        if i + 1 < len(tokens) and (tokens[i][2], tokens[i + 1][2]) in phrases:
+            hits.append((tokens[i][0], tokens[i + 1][1], phrases[(tokens[i][2], tokens[i + 1][2])]))
+            i += 2
+            continue
+        score = words.get(tokens[i][2])
+        if score is not None:
+            hits.append((tokens[i][0], tokens[i][1], score))
+        i += 1
+    return hits
+
+
+def sentiment_score(text: str) -> float:
+    """The summed AFINN-da score of ``text`` (negative = negative sentiment).
+
+    >>> sentiment_score("Tak for en god og venlig samtale") > 0
+    True
+    """
+    return float(sum(score for _, _, score in lexicon_hits(text)))
+
+
+def sentiment_features(text: str) -> list[float]:
+    """Length-normalised lexicon features: score, positive mass, negative mass, hit rates."""
+    n_words = max(1, len(_WORD.findall(text)))
+    scores = [score for _, _, score in lexicon_hits(text)]
+    positive = sum(s for s in scores if s > 0)
+    negative = -sum(s for s in scores if s < 0)
+    norm = n_words**0.5
+    return [
+        (positive - negative) / norm,
+        positive / norm,
+        negative / norm,
+        sum(s > 0 for s in scores) / n_words,
+        sum(s < 0 for s in scores) / n_words,
+    ]
+
+
+SENTIMENT_FEATURE_NAMES: tuple[str, ...] = (
+    "afinn_score",
+    "afinn_positive",
+    "afinn_negative",
+    "afinn_positive_rate",
+    "afinn_negative_rate",
+)

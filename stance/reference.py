@@ -1,0 +1,72 @@
+"""Reference classifiers for the evaluation table: what a user without this library would try.
+
+- :class:`MajorityClassifier` always predicts the most frequent training label.
+- :class:`SentimentAsStance` maps the Danish AFINN sentiment score to a stance with two
+  thresholds chosen on the training data (negative → against, positive → for).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+
+import numpy as np
+
+from stance.labels import LABEL2ID, LABELS
+from stance.lexicon import sentiment_score
+
+
+def _one_hot(labels: Sequence[str]) -> np.ndarray:
+    probs = np.zeros((len(labels), len(LABELS)))
+    probs[np.arange(len(labels)), [LABEL2ID[label] for label in labels]] = 1.0
+    return probs
+
+
+class MajorityClassifier:
+    """Predicts the most frequent training label for every text."""
+
+    name = "majority class"
+
+    def fit(self, texts: Sequence[str], labels: Sequence[str]) -> MajorityClassifier:
+        counts = Counter(labels)
+        self.label_ = max(LABELS, key=lambda label: (counts[label], -LABEL2ID[label]))
+        return self
+
+    def predict_labels(self, texts: Sequence[str]) -> list[str]:
+        return [self.label_] * len(texts)
+
+    def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
+        return _one_hot(self.predict_labels(texts))
+
+
+class SentimentAsStance:
+    """AFINN-da sentiment score below ``low`` → against, above ``high`` → for, else neutral."""
+
+    name = "sentiment as stance (AFINN-da)"
+
+    def fit(self, texts: Sequence[str], labels: Sequence[str]) -> SentimentAsStance:
+        from sklearn.metrics import f1_score
+
+        scores = np.array([sentiment_score(t) for t in texts])
+        candidates = np.unique(np.concatenate([scores - 0.5, scores + 0.5, [0.0]]))
+        best = (-1.0, 0.0, 0.0, 0.0)
+        for low in candidates:
+            for high in candidates[candidates >= low]:
+                predicted = self._label(scores, low, high)
+                f1 = f1_score(labels, predicted, average="macro", zero_division=0)
+                # among equally good thresholds, prefer those closest to zero sentiment
+                key = (round(f1, 12), -(abs(low) + abs(high)))
+                if key > best[:2]:
+                    best = (*key, float(low), float(high))
+        *_, self.low_, self.high_ = best
+        return self
+
+    @staticmethod
+    def _label(scores: np.ndarray, low: float, high: float) -> list[str]:
+        return ["against" if s < low else "for" if s > high else "neutral" for s in scores]
+
+    def predict_labels(self, texts: Sequence[str]) -> list[str]:
+        return self._label(np.array([sentiment_score(t) for t in texts]), self.low_, self.high_)
+
+    def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
+        return _one_hot(self.predict_labels(texts))

@@ -1,0 +1,227 @@
+"""Writing evaluation results: a Markdown report, a JSON file and PNG plots per model."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from stance.labels import LABEL2ID, LABELS
+
+
+def _f(value: float | None, digits: int = 3) -> str:
+    return "n/a" if value is None else f"{value:.{digits}f}"
+
+
+def _ci(scores: dict[str, Any]) -> str:
+    low, high = scores["macro_f1_ci95"]
+    return f"{scores['macro_f1']:.3f} [{low:.3f}, {high:.3f}]"
+
+
+def results_rows(reports: Sequence[dict[str, Any]]) -> list[list[str]]:
+    """One table row per model and reference (references once, from the first report)."""
+    rows: list[list[str]] = []
+    seen: set[str] = set()
+    for report in reports:
+        for name, row in report["rows"].items():
+            if name in seen:
+                continue
+            seen.add(name)
+            test, lodo = row["test"], row.get("lodo")
+            rows.append(
+                [
+                    name if name != report["model"] else f"**{name}**",
+                    _ci(test),
+                    _f(test["accuracy"]),
+                    _f(test["per_class"]["against"]["f1"]),
+                    _ci(lodo) if lodo else "not run",
+                    _f(lodo["f_avg"]) if lodo else "n/a",
+                    _f(lodo["accuracy"]) if lodo else "n/a",
+                ]
+            )
+    return rows
+
+
+RESULTS_HEADER = [
+    "model",
+    "test macro-F1 [95% CI]",
+    "test acc.",
+    "test F1 against",
+    "LODO macro-F1 [95% CI]",
+    "LODO F_avg",
+    "LODO acc.",
+]
+
+
+def markdown_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def _per_class_table(scores: dict[str, Any]) -> str:
+    rows = [
+        [label, _f(s["precision"]), _f(s["recall"]), _f(s["f1"]), str(s["support"])]
+        for label, s in scores["per_class"].items()
+    ]
+    return markdown_table(["label", "precision", "recall", "F1", "support"], rows)
+
+
+def _confusion_table(scores: dict[str, Any]) -> str:
+    rows = [[f"gold {label}", *map(str, row)] for label, row in zip(LABELS, scores["confusion"])]
+    return markdown_table(["", *(f"pred {label}" for label in LABELS)], rows)
+
+
+def render_markdown(report: dict[str, Any], command: str) -> str:
+    """The Markdown report of one model."""
+    name = report["model"]
+    row = report["rows"][name]
+    parts = [
+        f"# Evaluation of `{name}`",
+        "",
+        f"Made by `{command}` (bootstrap seed {report['seed']}).",
+        "",
+        f"Backend: {report['backend']}. Training data: `{json.dumps(report['training_data'])}`.",
+        "",
+        "## Summary",
+        "",
+        markdown_table(RESULTS_HEADER, results_rows([report])),
+        "",
+        "Test = the held-out reader comments (no `for` gold labels, so F_avg is not defined "
+        "there). LODO = leave-one-document-out cross-validation over all corpus units, "
+        "predictions pooled.",
+    ]
+    for split, title in (("test", "Test split"), ("lodo", "Leave-one-document-out CV")):
+        scores = row.get(split)
+        if not scores:
+            continue
+        parts += [
+            "",
+            f"## {title} (n = {scores['n']})",
+            "",
+            _per_class_table(scores),
+            "",
+            _confusion_table(scores),
+        ]
+        if "ece" in scores:
+            parts += [
+                "",
+                f"Expected calibration error (10 bins): {_f(scores.get('ece_uncalibrated'))} "
+                f"before calibration, {_f(scores['ece'])} after.",
+            ]
+    parts += ["", f"Plots: `{name}-confusion.png`, `{name}-reliability.png`.", ""]
+    return "\n".join(parts)
+
+
+def plot_confusion(report: dict[str, Any], path: Path) -> None:
+    """A confusion-matrix PNG: test split and LODO side by side."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    row = report["rows"][report["model"]]
+    splits = [(s, t) for s, t in (("test", "test split"), ("lodo", "LODO CV")) if s in row]
+    fig, axes = plt.subplots(1, len(splits), figsize=(4.2 * len(splits), 3.8), squeeze=False)
+    for ax, (split, title) in zip(axes[0], splits):
+        matrix = row[split]["confusion"]
+        ax.imshow(matrix, cmap="Blues")
+        for i, values in enumerate(matrix):
+            for j, value in enumerate(values):
+                ax.text(j, i, str(value), ha="center", va="center")
+        ax.set_xticks(range(len(LABELS)), LABELS)
+        ax.set_yticks(range(len(LABELS)), LABELS)
+        ax.set_xlabel("predicted")
+        ax.set_ylabel("gold")
+        ax.set_title(f"{report['model']}: {title}")
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def plot_reliability(report: dict[str, Any], path: Path) -> bool:
+    """A reliability diagram of the LODO predictions, before and after calibration."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    from stance.calibration import reliability_bins
+
+    lodo = report.get("lodo_predictions")
+    if not lodo:
+        return False
+    y = [LABEL2ID[label] for label in lodo["y_true"]]
+    fig, ax = plt.subplots(figsize=(4.5, 4.2))
+    ax.plot([0, 1], [0, 1], ls="--", color="grey", lw=1)
+    curves = [("after calibration", lodo["probs"])]
+    if lodo.get("uncalibrated") is not None:
+        curves.insert(0, ("before calibration", lodo["uncalibrated"]))
+    for label, probs in curves:
+        bins = reliability_bins(np.asarray(probs), y)
+        ax.plot([b[1] for b in bins], [b[2] for b in bins], marker="o", label=label)
+    ax.set_xlabel("confidence (score of the predicted label)")
+    ax.set_ylabel("accuracy")
+    ax.set_title(f"{report['model']}: reliability, LODO CV")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return True
+
+
+def write_report(report: dict[str, Any], out_dir: Path, command: str) -> list[Path]:
+    """Write ``<model>.md``, ``<model>.json`` and the PNGs to ``out_dir``; return the paths."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    name = report["model"]
+    written = [out_dir / f"{name}.md", out_dir / f"{name}.json", out_dir / f"{name}-confusion.png"]
+    written[0].write_text(render_markdown(report, command), encoding="utf-8")
+    written[1].write_text(
+        json.dumps({**report, "command": command}, ensure_ascii=False, indent=1) + "\n",
+        encoding="utf-8",
+    )
+    plot_confusion(report, written[2])
+    if plot_reliability(report, out_dir / f"{name}-reliability.png"):
+        written.append(out_dir / f"{name}-reliability.png")
+    return written
+
+
+def calibration_summary(reports: Sequence[dict[str, Any]]) -> str:
+    """What a score means: accuracy of the LODO predictions by score band, per model."""
+    import numpy as np
+
+    from stance.calibration import expected_calibration_error
+
+    bands = [(0.0, 0.5), (0.5, 0.6), (0.6, 0.7), (0.7, 0.8), (0.8, 0.9), (0.9, 1.01)]
+    header = ["model", "ECE before", "ECE after"] + [
+        f"score {lo:.1f}–{min(hi, 1.0):.1f}" for lo, hi in bands
+    ]
+    rows, sentences = [], []
+    for report in reports:
+        lodo = report.get("lodo_predictions")
+        if not lodo:
+            continue
+        probs = np.asarray(lodo["probs"])
+        y = np.array([LABEL2ID[label] for label in lodo["y_true"]])
+        confidence, correct = probs.max(axis=1), probs.argmax(axis=1) == y
+        cells = []
+        for lo, hi in bands:
+            chosen = (confidence >= lo) & (confidence < hi)
+            cells.append(f"{correct[chosen].mean():.0%} of {chosen.sum()}" if chosen.any() else "–")
+        raw = lodo.get("uncalibrated")
+        before = expected_calibration_error(np.asarray(raw), y) if raw is not None else None
+        rows.append([report["model"], _f(before), _f(expected_calibration_error(probs, y)), *cells])
+        high = confidence >= 0.8
+        if high.any():
+            sentences.append(
+                f"For `{report['model']}`, {high.mean():.0%} of the cross-validated predictions "
+                f"had a score of 0.8 or more, and {correct[high].mean():.0%} of those were right "
+                f"(overall accuracy {correct.mean():.0%})."
+            )
+    table = markdown_table(header, rows)
+    return (
+        'Accuracy of the leave-one-document-out predictions by score band ("84% of 50" = 50 '
+        "predictions in the band, 84 % of them correct):\n\n" + table + "\n\n" + " ".join(sentences)
+    )

@@ -1,0 +1,48 @@
+"""Heavy libraries stay lazy: import stance and the default classify never import torch."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+
+def _run(code: str) -> str:
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    return out.stdout.strip()
+
+
+def test_import_stance_is_light():
+    heavy = "('torch', 'transformers', 'sklearn', 'datasets')"
+    code = f"import sys, stance; print(sorted(m for m in {heavy} if m in sys.modules))"
+    assert _run(code) == "[]"
+
+
+def test_default_classify_never_imports_torch_or_transformers():
+    code = (
+        "import sys, stance; stance.classify('Jobcentret er godt'); "
+        "stance.classify_many(['a', 'b']); "
+        "print('torch' in sys.modules, 'transformers' in sys.modules)"
+    )
+    assert _run(code) == "False False"
+
+
+def test_bert_without_torch_says_how_to_install(monkeypatch):
+    import builtins
+
+    from stance.backends import bert
+    from stance.errors import MissingDependencyError
+
+    real_import = builtins.__import__
+
+    def fake_import(name, *args, **kwargs):
+        if name == "torch":
+            raise ImportError("No module named 'torch'", name="torch")
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", fake_import)
+    try:
+        bert.require_torch()
+    except MissingDependencyError as exc:
+        assert 'pip install "stance[bert]"' in str(exc)
+    else:
+        raise AssertionError("expected MissingDependencyError")

@@ -1,0 +1,96 @@
+"""Evaluate a model on the held-out test split and by leave-one-document-out CV.
+
+Usage: python training/evaluate.py [--model baseline] [--no-cv] [--seed 0] [--output reports]
+       [--update-readme]
+
+Writes reports/<model>.md, <model>.json, <model>-confusion.png and <model>-reliability.png.
+With --update-readme, rewrites the results table in README.md from every reports/*.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shlex
+import sys
+from pathlib import Path
+
+from stance.data import repo_root
+from stance.datacard import fill_markers
+from stance.evaluation import evaluate_model
+from stance.report import (
+    RESULTS_HEADER,
+    calibration_summary,
+    markdown_table,
+    results_rows,
+    write_report,
+)
+
+MODEL_ORDER = ("baseline", "bert")
+
+
+def update_readme(report_dir: Path, readme: Path) -> None:
+    """Rewrite the results and calibration blocks of the README from every reports/*.json."""
+    reports = [
+        json.loads((report_dir / f"{name}.json").read_text(encoding="utf-8"))
+        for name in MODEL_ORDER
+        if (report_dir / f"{name}.json").is_file()
+    ]
+    if not reports:
+        return
+    commands = " and ".join(f"`{c}`" for c in sorted({r["command"] for r in reports}))
+    results = "\n".join(
+        [
+            markdown_table(RESULTS_HEADER, results_rows(reports)),
+            "",
+            f"Made by {commands} (bootstrap over texts, 1,000 resamples, seed 0).",
+        ]
+    )
+    text = fill_markers(
+        readme.read_text(encoding="utf-8"),
+        {
+            "results": results,
+            "calibration": calibration_summary(reports)
+            + f"\n\nFrom the reports made by {commands}.",
+        },
+    )
+    readme.write_text(text, encoding="utf-8")
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", default="baseline", help="'baseline', 'bert' or a directory")
+    parser.add_argument("--no-cv", action="store_true", help="skip leave-one-document-out CV")
+    parser.add_argument("--seed", type=int, default=0, help="bootstrap seed")
+    parser.add_argument("--output", type=Path, default=repo_root() / "reports")
+    parser.add_argument("--update-readme", action="store_true")
+    parser.add_argument(
+        "--update-model-card",
+        action="store_true",
+        help="write the scores into a BERT model directory's README.md and metrics.json",
+    )
+    args = parser.parse_args(argv)
+
+    report = evaluate_model(args.model, cv=not args.no_cv, seed=args.seed, progress=True)
+    command = "python training/evaluate.py " + shlex.join(
+        a
+        for a in (argv if argv is not None else sys.argv[1:])
+        if a not in ("--update-readme", "--update-model-card")
+    )
+    report["command"] = command.strip()
+    for path in write_report(report, args.output, report["command"]):
+        print(f"wrote {path}")
+    if args.update_model_card and report["backend"] == "bert":
+        from stance.api import load_classifier
+        from stance.modelcard import write_bert_card
+
+        classifier = load_classifier(args.model)
+        write_bert_card(classifier.path, classifier.metadata, report)
+        print(f"updated the model card in {classifier.path}")
+    if args.update_readme:
+        update_readme(args.output, repo_root() / "README.md")
+        print("updated README.md")
+
+
+if __name__ == "__main__":
+    main()

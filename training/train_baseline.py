@@ -1,0 +1,58 @@
+"""Train the scikit-learn baseline and write a model directory.
+
+Usage: python training/train_baseline.py [--output models/baseline] [--seed 0]
+       [--config training/baseline_config.json] [--without-authored] [--authored-fraction F]
+
+Trains on the corpus train + dev units plus the authored texts (hyperparameters were chosen by
+cross-validation on train + dev, see tune_baseline.py), fits a temperature on grouped
+out-of-fold predictions, and writes model.skops + metadata.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from stance.backends.baseline import BaselineConfig
+from stance.data import repo_root
+from stance.training import train_and_save_baseline
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--output", type=Path, default=repo_root() / "models" / "baseline")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--config", type=Path, default=repo_root() / "training" / "baseline_config.json"
+    )
+    parser.add_argument("--corpus", type=Path, default=None, help="stance.jsonl to train on")
+    parser.add_argument("--authored", type=Path, default=None, help="authored.jsonl to train on")
+    parser.add_argument("--without-authored", action="store_true", help="ignore authored texts")
+    parser.add_argument("--authored-fraction", type=float, default=1.0)
+    args = parser.parse_args(argv)
+
+    config = (
+        BaselineConfig.from_dict(json.loads(args.config.read_text(encoding="utf-8")))
+        if args.config.is_file()
+        else BaselineConfig()
+    )
+    classifier = train_and_save_baseline(
+        args.output,
+        config,
+        seed=args.seed,
+        corpus_path=args.corpus,
+        authored_path=args.authored,
+        use_authored=not args.without_authored,
+        authored_fraction=args.authored_fraction,
+    )
+    data = classifier.metadata["training_data"]
+    print(
+        f"trained on {data['n_corpus']} corpus units + {data['n_authored']} authored texts in "
+        f"{classifier.metadata['training_seconds']} s; temperature {classifier.temperature:.3f}; "
+        f"wrote {args.output}"
+    )
+
+
+if __name__ == "__main__":
+    main()
