@@ -25,6 +25,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "LABELS",
+    "Explanation",
     "ConfigError",
     "CorpusError",
     "EmptyTextError",
@@ -37,5 +38,17 @@ __all__ = [
     "__version__",
     "classify",
     "classify_many",
+    "explain",
     "load_classifier",
 ]
+
+_LAZY = {"explain": "stance.explanation", "Explanation": "stance.explanation"}
+
+
+def __getattr__(name: str) -> object:
+    """``explain`` and ``Explanation`` load numpy, so they are imported on first use."""
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'stance' has no attribute {name!r}")

@@ -116,8 +116,9 @@ def read_metadata(path: Path) -> dict[str, Any]:
 
 
 def write_metadata(path: Path, meta: dict[str, Any]) -> None:
-    """Write ``metadata.json`` (adds format version and labels)."""
-    meta = {"format_version": FORMAT_VERSION, "labels": list(LABELS), **meta}
+    """Write ``metadata.json``, always with the current format version and :data:`LABELS`."""
+    own = {k: v for k, v in meta.items() if k not in ("format_version", "labels")}
+    meta = {"format_version": FORMAT_VERSION, "labels": list(LABELS), **own}
     (path / METADATA_FILE).write_text(
         json.dumps(meta, ensure_ascii=False, indent=2) + "\n", encoding="utf-8"
     )

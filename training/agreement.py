@@ -37,7 +37,9 @@ def sample_authored(seed: int, fraction: float, texts_out: Path) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("command", nargs="?", default="report", choices=["report", "sample-authored"])
+    parser.add_argument(
+        "command", nargs="?", default="report", choices=["report", "sample-authored"]
+    )
     parser.add_argument("--seed", type=int, default=2026)
     parser.add_argument("--fraction", type=float, default=0.10)
     parser.add_argument("--texts-out", type=Path, default=Path("authored_sample_texts.jsonl"))
@@ -55,7 +57,8 @@ def main(argv: list[str] | None = None) -> None:
         result = agreement(ANNOTATIONS / first, ANNOTATIONS / second)
         print(
             f"{name}: n = {result['n']}, Cohen's kappa = {result['kappa']:.3f}, "
-            f"raw agreement = {result['agreement']:.3f}, disagreements = {len(result['disagreements'])}"
+            f"raw agreement = {result['agreement']:.3f}, "
+            f"disagreements = {len(result['disagreements'])}"
         )
 
 

@@ -21,7 +21,8 @@ def assign(rows: list[dict], seed: int) -> None:
     rng = random.Random(seed)
     keys = {row["id"]: rng.random() for row in rows}
     comments = sorted(
-        (r for r in rows if r["kind"] == "comment"), key=lambda r: (r["source"], r["label"], keys[r["id"]])
+        (r for r in rows if r["kind"] == "comment"),
+        key=lambda r: (r["source"], r["label"], keys[r["id"]]),
     )
     for i, row in enumerate(comments):
         row["split"] = "test" if i % 2 == 0 else "train"

@@ -1,6 +1,6 @@
 """Merge a batch of authored texts into labelled/authored.jsonl.
 
-Usage: python training/merge_authored.py BATCH.jsonl --writer w15 [--authored labelled/authored.jsonl]
+Usage: python training/merge_authored.py BATCH.jsonl --writer w15 [--authored FILE]
 
 The batch holds one JSON object a line with text, label, register, speaker, topic, rationale
 (see labelled/briefs/README.md). Texts that share a six-word run with the corpus, with the
@@ -25,7 +25,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("batch", type=Path)
     parser.add_argument("--writer", required=True, help="batch id, e.g. w15")
-    parser.add_argument("--authored", type=Path, default=repo_root() / "labelled" / "authored.jsonl")
+    parser.add_argument(
+        "--authored", type=Path, default=repo_root() / "labelled" / "authored.jsonl"
+    )
     args = parser.parse_args(argv)
 
     batch_schema = {name: AUTHORED_SCHEMA[name] for name in BATCH_FIELDS}
@@ -35,7 +37,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"writer {args.writer} is already merged into {args.authored}", file=sys.stderr)
         return 1
     reference = [row["text"] for row in read_corpus()] + [row["text"] for row in existing]
-    clashes = {i: (other, run) for i, other, run in shared_runs([r["text"] for r in batch], reference)}
+    clashes = {
+        i: (other, run) for i, other, run in shared_runs([r["text"] for r in batch], reference)
+    }
     next_id = 1 + max((int(row["id"][2:]) for row in existing), default=0)
     added = 0
     with args.authored.open("a", encoding="utf-8") as out:
@@ -44,9 +48,13 @@ def main(argv: list[str] | None = None) -> int:
                 other, run = clashes[i]
                 print(f"dropped batch line {i + 1}: shares {run!r} with {other}", file=sys.stderr)
                 continue
-            record = {"id": f"a-{next_id:05d}", **{k: row[k] for k in ("text", "label", "register",
-                      "speaker", "topic")}, "writer": args.writer, "rationale": row["rationale"],
-                      "origin": "authored"}
+            record = {
+                "id": f"a-{next_id:05d}",
+                **{k: row[k] for k in ("text", "label", "register", "speaker", "topic")},
+                "writer": args.writer,
+                "rationale": row["rationale"],
+                "origin": "authored",
+            }
             out.write(json.dumps(record, ensure_ascii=False) + "\n")
             next_id += 1
             added += 1

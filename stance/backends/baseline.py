@@ -233,7 +233,14 @@ class BaselineClassifier(Classifier):
                 f"{MODEL_FILE} could not be read ({type(exc).__name__}: {exc})",
                 retrain_hint("baseline"),
             ) from exc
-        return cls(pipeline, metadata, path)
+        try:
+            return cls(pipeline, metadata, path)
+        except (AttributeError, KeyError, TypeError, ValueError) as exc:
+            raise ModelError(
+                path,
+                f"{MODEL_FILE} does not hold a stance baseline pipeline ({exc})",
+                retrain_hint("baseline"),
+            ) from exc
 
     def save(self, path: str | Path) -> Path:
         """Write ``model.skops`` and ``metadata.json`` to ``path`` (created if needed)."""
@@ -243,9 +250,7 @@ class BaselineClassifier(Classifier):
         sio.dump(
             self.pipeline, path / MODEL_FILE, compression=zipfile.ZIP_DEFLATED, compresslevel=9
         )
-        write_metadata(
-            path, {k: v for k, v in self.metadata.items() if k not in ("format_version", "labels")}
-        )
+        write_metadata(path, self.metadata)
         self.path = path
         return path
 
