@@ -81,3 +81,47 @@ def coordinate_search(
         if not improved:
             break
     return best, trials
+
+
+def bert_epoch_curve(
+    base_model: str,
+    config: Any,
+    corpus: Sequence[Example],
+    authored: Sequence[Example],
+    *,
+    seed: int = 0,
+    log: Callable[[str], None] = print,
+) -> list[float]:
+    """Pooled leave-one-document-out macro-F1 after each fine-tuning epoch (1 … epochs).
+
+    One fine-tuning run per held-out document; after every epoch the held-out document is
+    predicted, so a single pass gives the whole epoch curve.
+    """
+    from stance.backends.bert import fine_tune
+    from stance.labels import LABELS
+
+    epochs = range(1, config.epochs + 1)
+    predicted: dict[int, dict[str, str]] = {epoch: {} for epoch in epochs}
+    for document in sorted({e.group for e in corpus}):
+        train = [e for e in corpus if e.group != document] + list(authored)
+        held = [e for e in corpus if e.group == document]
+
+        def record(epoch: int, classifier: Any, held: list[Example] = held) -> None:
+            logits = classifier._logits([e.text for e in held])
+            for example, row in zip(held, logits):
+                predicted[epoch][example.id] = LABELS[int(row.argmax())]
+
+        fine_tune(
+            base_model,
+            [e.text for e in train],
+            [e.label for e in train],
+            config,
+            seed=seed,
+            progress=False,
+            log=lambda _: None,
+            on_epoch=record,
+        )
+        log(f"  {base_model}: fold {document} done")
+    gold = {e.id: e.label for e in corpus}
+    ids = sorted(gold)
+    return [macro_f1([gold[i] for i in ids], [predicted[e][i] for i in ids]) for e in epochs]

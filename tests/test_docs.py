@@ -1,0 +1,49 @@
+"""The docstring examples and the README's Python examples run and print what they say."""
+
+from __future__ import annotations
+
+import doctest
+import importlib
+import re
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+MODULES = [
+    "stance",
+    "stance.api",
+    "stance.prediction",
+    "stance.text",
+    "stance.data",
+    "stance.lexicon",
+    "stance.calibration", "stance.evaluation",
+    "stance.agreement",
+    "stance.originality",
+    "stance.explanation",
+    "stance.backends.baseline",
+    "stance.backends.bert",
+    "stance.errors",
+]
+
+
+@pytest.mark.parametrize("name", MODULES)
+def test_docstring_examples(name):
+    if name == "stance.backends.bert":
+        pytest.importorskip("torch")
+    result = doctest.testmod(importlib.import_module(name), optionflags=doctest.ELLIPSIS)
+    assert result.failed == 0
+
+
+def test_readme_python_examples():
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    blocks = re.findall(r"```python\n(.*?)```", readme, flags=re.S)
+    assert blocks
+    for block in blocks:
+        if ">>>" in block:
+            test = doctest.DocTestParser().get_doctest(block, {}, "README", "README.md", 0)
+            runner = doctest.DocTestRunner(
+                optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE
+            )
+            runner.run(test)
+            assert runner.failures == 0

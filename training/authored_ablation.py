@@ -1,0 +1,131 @@
+"""Ablation of the authored training texts: with/without, and a learning curve.
+
+Usage: python training/authored_ablation.py [--backends baseline bert] [--seeds 0 1 2]
+       [--fractions 0 0.25 0.5 1] [--update-readme]
+
+Uses each shipped model's hyperparameters (models/baseline, models/bert). Writes
+reports/authored_ablation.md, .json and authored_learning_curve.png.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+from pathlib import Path
+
+from stance.ablation import run
+from stance.data import repo_root
+from stance.datacard import fill_markers
+from stance.modeldir import read_metadata, shipped_model_dir
+from stance.report import markdown_table
+from stance.trainset import load_examples
+
+
+def summarise(records: list[dict]) -> dict[tuple[str, float], dict[str, float]]:
+    out = {}
+    for key in sorted({(r["backend"], r["fraction"]) for r in records}):
+        rows = [r for r in records if (r["backend"], r["fraction"]) == key]
+        summary = {"n_authored": rows[0]["n_authored"], "runs": len(rows)}
+        for metric in ("test_macro_f1", "lodo_macro_f1"):
+            values = [r[metric] for r in rows]
+            summary[metric] = statistics.mean(values)
+            summary[metric + "_sd"] = statistics.stdev(values) if len(values) > 1 else 0.0
+        out[key] = summary
+    return out
+
+
+def plot(summary: dict, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(9, 3.8), sharey=True)
+    for ax, metric, title in zip(
+        axes, ("test_macro_f1", "lodo_macro_f1"), ("test split", "LODO CV")
+    ):
+        for backend in sorted({b for b, _ in summary}):
+            points = sorted((f, s) for (b, f), s in summary.items() if b == backend)
+            xs = [s["n_authored"] for _, s in points]
+            ys = [s[metric] for _, s in points]
+            sds = [s[metric + "_sd"] for _, s in points]
+            ax.errorbar(xs, ys, yerr=sds, marker="o", capsize=3, label=backend)
+        ax.set_xlabel("authored texts in training")
+        ax.set_title(title)
+        ax.grid(alpha=0.3)
+    axes[0].set_ylabel("macro-F1 (mean ± sd over seeds)")
+    axes[0].legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--backends", nargs="+", default=["baseline", "bert"])
+    parser.add_argument("--fractions", nargs="+", type=float, default=[0.0, 0.25, 0.5, 1.0])
+    parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
+    parser.add_argument("--output", type=Path, default=repo_root() / "reports")
+    parser.add_argument("--update-readme", action="store_true")
+    args = parser.parse_args(argv)
+
+    corpus, authored, _ = load_examples()
+    records_file = args.output / "authored_ablation.json"
+    previous = json.loads(records_file.read_text())["records"] if records_file.is_file() else []
+    records = [r for r in previous if r["backend"] not in args.backends]
+    for backend in args.backends:
+        metadata = read_metadata(shipped_model_dir(backend))
+        records += run(backend, metadata, corpus, authored, args.fractions, args.seeds)
+    summary = summarise(records)
+    backends = sorted({r["backend"] for r in records})
+    command = "python training/authored_ablation.py"
+
+    def cell(backend: str, fraction: float, metric: str) -> str:
+        s = summary.get((backend, fraction))
+        return "–" if s is None else f"{s[metric]:.3f} ± {s[metric + '_sd']:.3f}"
+
+    with_without = markdown_table(
+        ["model", "authored texts", "test macro-F1", "LODO macro-F1"],
+        [
+            [b, label, cell(b, f, "test_macro_f1"), cell(b, f, "lodo_macro_f1")]
+            for b in backends
+            for label, f in (("without", 0.0), ("with all", 1.0))
+        ],
+    )
+    fractions = sorted({r["fraction"] for r in records})
+    curve = markdown_table(
+        ["model", "fraction", "authored texts", "test macro-F1", "LODO macro-F1"],
+        [
+            [
+                b,
+                f"{f:.0%}",
+                str(summary[(b, f)]["n_authored"]),
+                cell(b, f, "test_macro_f1"),
+                cell(b, f, "lodo_macro_f1"),
+            ]
+            for b in backends
+            for f in fractions
+            if (b, f) in summary
+        ],
+    )
+    seeds = sorted({r["seed"] for r in records})
+    text = (
+        f"Made by `{command}` (seeds {', '.join(map(str, seeds))}; mean ± sd over seeds; the seed "
+        "picks the label-stratified subset of authored texts and seeds training). Authored texts "
+        "are only ever training data; in LODO they stay in training in every fold.\n\n"
+        f"With and without the authored texts:\n\n{with_without}\n\n"
+        f"Learning curve (also `reports/authored_learning_curve.png`):\n\n{curve}\n"
+    )
+    args.output.mkdir(parents=True, exist_ok=True)
+    records_file.write_text(json.dumps({"command": command, "records": records}, indent=1) + "\n")
+    (args.output / "authored_ablation.md").write_text("# Authored training texts\n\n" + text)
+    plot(summary, args.output / "authored_learning_curve.png")
+    print(text)
+    if args.update_readme:
+        readme = repo_root() / "README.md"
+        readme.write_text(fill_markers(readme.read_text(encoding="utf-8"), {"ablation": text}))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,92 @@
+"""Choose BERT's base model and number of epochs by leave-one-document-out CV on train + dev.
+
+Usage: python training/tune_bert.py --base-models DIR [DIR …] [--random-init DIR]
+       [--epochs 12] [--lr 1e-4 3e-4] [--seed 0]
+
+For every candidate base model and learning rate, fine-tunes once per held-out source document
+(authored texts always in training) and scores the pooled predictions after every epoch.
+--random-init DIR adds a candidate with DIR's architecture and tokenizer but freshly
+initialised weights (the "no pretraining" control). Writes reports/bert-tuning.md. The test
+split is never read.
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+from pathlib import Path
+
+from stance.backends.bert import FineTuneConfig
+from stance.data import repo_root
+from stance.report import markdown_table
+from stance.trainset import load_examples
+from stance.tuning import bert_epoch_curve
+
+
+def random_init_copy(base: Path, target: Path) -> Path:
+    """``base``'s config and tokenizer with new random weights."""
+    from transformers import AutoConfig, AutoModelForMaskedLM, AutoTokenizer, set_seed
+
+    set_seed(0)
+    model = AutoModelForMaskedLM.from_config(AutoConfig.from_pretrained(base))
+    model.save_pretrained(target, safe_serialization=True)
+    AutoTokenizer.from_pretrained(base).save_pretrained(target)
+    return target
+
+
+def main(argv: list[str] | None = None) -> None:
+    defaults = FineTuneConfig()
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--base-models", nargs="*", default=[])
+    parser.add_argument("--random-init", type=Path, default=None)
+    parser.add_argument("--epochs", type=int, default=12)
+    parser.add_argument("--lr", type=float, nargs="+", default=[defaults.lr])
+    parser.add_argument("--batch-size", type=int, default=defaults.batch_size)
+    parser.add_argument("--max-length", type=int, default=defaults.max_length)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--report", type=Path, default=repo_root() / "reports" / "bert-tuning.md")
+    args = parser.parse_args(argv)
+
+    corpus, authored, _ = load_examples()
+    train_dev = [e for e in corpus if e.split in ("train", "dev")]
+    candidates = [(str(b), str(b)) for b in args.base_models]
+    with tempfile.TemporaryDirectory() as scratch:
+        if args.random_init is not None:
+            path = random_init_copy(args.random_init, Path(scratch) / "random-init")
+            candidates.append((f"{args.random_init} architecture, random weights", str(path)))
+        curves = {}
+        for name, path in candidates:
+            for lr in args.lr:
+                config = FineTuneConfig(
+                    epochs=args.epochs,
+                    lr=lr,
+                    batch_size=args.batch_size,
+                    max_length=args.max_length,
+                )
+                curve = bert_epoch_curve(path, config, train_dev, authored, seed=args.seed)
+                curves[(name, lr)] = curve
+                best = max(range(len(curve)), key=curve.__getitem__)
+                print(f"{name}, lr {lr}: best epoch {best + 1}, CV macro-F1 {curve[best]:.4f}")
+    rows = [[name, str(lr), *(f"{v:.3f}" for v in curve)] for (name, lr), curve in curves.items()]
+    header = ["base model", "lr", *(f"epoch {e}" for e in range(1, args.epochs + 1))]
+    command = "python training/tune_bert.py " + " ".join(
+        [f"--base-models {' '.join(args.base_models)}"] * bool(args.base_models)
+        + [f"--random-init {args.random_init}"] * bool(args.random_init)
+        + [f"--epochs {args.epochs} --lr {' '.join(map(str, args.lr))} --seed {args.seed}"]
+    )
+    args.report.parent.mkdir(parents=True, exist_ok=True)
+    args.report.write_text(
+        "# BERT base model and epochs\n\n"
+        f"Made by `{command}`. Score: macro-F1 of pooled leave-one-document-out predictions over "
+        f"the {len(train_dev)} corpus train + dev units after each fine-tuning epoch, with "
+        f"{len(authored)} authored texts in training in every fold; batch size {args.batch_size}, "
+        f"max length {args.max_length}. The test split is not used.\n\n"
+        + markdown_table(header, rows)
+        + "\n",
+        encoding="utf-8",
+    )
+    print(f"wrote {args.report}")
+
+
+if __name__ == "__main__":
+    main()
