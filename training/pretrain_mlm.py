@@ -132,6 +132,11 @@ the authored texts. Made by `{command}` on {device}; the per-epoch loss is in
 
 It is the base of the fine-tuned stance classifier in `models/bert`. It is a small model trained
 on little, mostly technical text: it is not a general-purpose Danish language model.
+
+The weights are released under the project's MIT licence. The training text keeps its own
+licences (the Debian documentation packages are under free licences such as MPL-2.0, GPL and
+GFDL; the corpus texts belong to their publishers); the text itself is not distributed with the
+model.
 """,
         encoding="utf-8",
     )
