@@ -25,10 +25,10 @@ __version__ = "0.1.0"
 
 __all__ = [
     "LABELS",
-    "Explanation",
     "ConfigError",
     "CorpusError",
     "EmptyTextError",
+    "Explanation",
     "InputFileError",
     "MissingDependencyError",
     "ModelError",

@@ -89,8 +89,8 @@ def render_markdown(report: dict[str, Any], command: str) -> str:
         markdown_table(RESULTS_HEADER, results_rows([report])),
         "",
         "Test = the held-out reader comments (no `for` gold labels, so F_avg is not defined "
-        "there and macro-F1 averages `against` and `neutral`). LODO = leave-one-document-out cross-validation over all corpus units, "
-        "predictions pooled.",
+        "there and macro-F1 averages `against` and `neutral`). LODO = leave-one-document-out "
+        "cross-validation over all corpus units, predictions pooled.",
     ]
     for split, title in (("test", "Test split"), ("lodo", "Leave-one-document-out CV")):
         scores = row.get(split)

@@ -90,7 +90,26 @@ def test_long_text_is_windowed_in_bounded_memory(bert_dir):
     """A 200 kB text becomes many windows, processed in batches; every window counts."""
     classifier = load_classifier(bert_dir)
     text = "Jobcentret ydmyger folk. " * 8_000
-    ids, owner = encode_windows(classifier.tokenizer, [text], classifier.max_length, classifier.stride)
+    ids, owner = encode_windows(
+        classifier.tokenizer, [text], classifier.max_length, classifier.stride
+    )
     assert len(ids) > 1000 and set(owner) == {0}
     probs = classifier.predict_proba([text])
     assert probs.shape == (1, 3) and np.isclose(probs.sum(), 1.0)
+
+
+def test_shipped_bert_loads_offline_through_stance_and_pipeline():
+    """The shipped models/bert: a real classifier, usable with and without stance."""
+    from transformers import pipeline
+
+    from stance import classify
+    from stance.modeldir import shipped_model_dir
+
+    path = shipped_model_dir("bert")
+    text = "Jobcentret spilder folks tid med meningsløse kurser."
+    prediction = classify(text, model="bert")
+    assert prediction.label in LABELS
+    assert np.isclose(sum(prediction.probabilities.values()), 1.0)
+    result = pipeline("text-classification", model=str(path), device="cpu")(text)
+    assert result[0]["label"] in LABELS
+    assert load_classifier("bert").labels == LABELS

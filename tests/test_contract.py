@@ -22,7 +22,9 @@ def test_predict_contract(model_dir):
         assert p.score == max(p.probabilities.values())
     # batching may change float rounding (padding), never the result
     one_by_one = [classify(t, model=model_dir) for t in texts]
-    for a, b, c in zip(one_by_one, classify_many(texts, model=model_dir, batch_size=1), predictions):
+    for a, b, c in zip(
+        one_by_one, classify_many(texts, model=model_dir, batch_size=1), predictions
+    ):
         assert a.label == b.label == c.label
         for label in LABELS:
             assert math.isclose(a.probabilities[label], c.probabilities[label], abs_tol=1e-6)
