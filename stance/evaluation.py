@@ -199,7 +199,12 @@ def training_fit_function(metadata: dict[str, Any]) -> FitFn:
 
         def fit(training: TrainingSet) -> Any:
             return train_baseline(
-                training.texts, training.labels, config, groups=training.groups, seed=seed
+                training.texts,
+                training.labels,
+                config,
+                groups=training.groups,
+                origins=training.origins,
+                seed=seed,
             )
 
         return fit

@@ -78,6 +78,7 @@ def train_and_save_baseline(
         training.labels,
         config,
         groups=training.groups,
+        origins=training.origins,
         seed=seed,
         metadata=metadata,
     )

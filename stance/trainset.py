@@ -54,6 +54,10 @@ class TrainingSet:
     def groups(self) -> list[str]:
         return [e.group for e in self.examples]
 
+    @property
+    def origins(self) -> list[str]:
+        return [e.origin for e in self.examples]
+
     def __len__(self) -> int:
         return len(self.examples)
 

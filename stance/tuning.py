@@ -125,3 +125,57 @@ def bert_epoch_curve(
     gold = {e.id: e.label for e in corpus}
     ids = sorted(gold)
     return [macro_f1([gold[i] for i in ids], [predicted[e][i] for i in ids]) for e in epochs]
+
+
+def calibration_comparison(
+    config: BaselineConfig, corpus: Sequence[Example], authored: Sequence[Example], seed: int = 0
+) -> dict[str, dict[str, float]]:
+    """Calibration of pooled LODO predictions on ``corpus`` under each way of fitting the
+    temperature: ``none`` (T = 1) and each of :data:`CALIBRATION_DATA`.
+
+    In every fold the temperature is fitted on grouped out-of-fold logits of that fold's
+    training data only. Returns per method the expected calibration error, the negative
+    log-likelihood and the mean temperature over folds.
+    """
+    import numpy as np
+
+    from stance.backends.base import softmax
+    from stance.backends.baseline import (
+        CALIBRATION_DATA,
+        calibration_rows,
+        fit_pipeline,
+        out_of_fold_logits,
+    )
+    from stance.calibration import expected_calibration_error, fit_temperature
+    from stance.labels import LABEL2ID
+
+    raw = replace(config, calibrate=False)
+    held_logits, held_y = [], []
+    temperatures: dict[str, list[float]] = {"none": []} | {m: [] for m in CALIBRATION_DATA}
+    for document in sorted({e.group for e in corpus}):
+        train = TrainingSet([e for e in corpus if e.group != document] + list(authored))
+        held = [e for e in corpus if e.group == document]
+        pipeline = fit_pipeline(train.texts, train.labels, raw, seed)
+        fold_logits = pipeline.decision_function([e.text for e in held])
+        oof = out_of_fold_logits(train.texts, train.labels, train.groups, raw, seed)
+        y = np.array([LABEL2ID[label] for label in train.labels])
+        for method in temperatures:
+            if method == "none":
+                temperatures[method].append(1.0)
+                continue
+            rows = calibration_rows(replace(raw, calibration_data=method), train.origins, len(y))
+            temperatures[method].append(fit_temperature(oof[rows], y[rows]))
+        held_logits.append((fold_logits, len(temperatures["none"]) - 1))
+        held_y.extend(LABEL2ID[e.label] for e in held)
+        fold_ts = {m: t[-1] for m, t in temperatures.items()}
+        logger.info("calibration fold %s: temperatures %s", document, fold_ts)
+    y_all = np.array(held_y)
+    results = {}
+    for method, ts in temperatures.items():
+        probs = np.vstack([softmax(logits / ts[i]) for logits, i in held_logits])
+        results[method] = {
+            "ece": expected_calibration_error(probs, y_all),
+            "nll": float(-np.log(probs[np.arange(len(y_all)), y_all] + 1e-12).mean()),
+            "mean_temperature": float(np.mean(ts)),
+        }
+    return results

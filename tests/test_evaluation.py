@@ -103,3 +103,29 @@ def test_evaluate_writes_report_json_and_plots(baseline_dir, tmp_path):
     data = json.loads((tmp_path / "baseline.json").read_text())
     assert data["rows"]["baseline"]["test"]["n"] == 16
     assert (tmp_path / "baseline-confusion.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_baseline_temperature_from_corpus_units_only(corpus_rows, authored_rows):
+    """calibration_data="corpus" fits T on corpus units' out-of-fold logits, not the authored."""
+    from stance.backends.baseline import BaselineConfig, train_baseline
+    from stance.errors import ConfigError
+    from stance.trainset import authored_examples, corpus_examples
+
+    corpus = [e for e in corpus_examples(corpus_rows) if e.split == "train"]
+    authored = [e for e in authored_examples(authored_rows) if e.group in ("w01", "w05")][:60]
+    training = TrainingSet(corpus + authored)
+    fitted = {}
+    for data in ("all", "corpus"):
+        model = train_baseline(
+            training.texts,
+            training.labels,
+            BaselineConfig(char_ngram_max=4, calibration_data=data),
+            groups=training.groups,
+            origins=training.origins,
+        )
+        fitted[data] = model.metadata["calibration"]
+    assert "corpus units" in fitted["corpus"]["method"]
+    assert "training data" in fitted["all"]["method"]
+    assert fitted["corpus"]["temperature"] != pytest.approx(fitted["all"]["temperature"])
+    with pytest.raises(ConfigError, match="calibration_data"):
+        BaselineConfig(calibration_data="dev")

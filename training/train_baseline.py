@@ -5,7 +5,8 @@ Usage: python training/train_baseline.py [--output models/baseline] [--seed 0]
 
 Trains on the corpus train + dev units plus the authored texts (hyperparameters were chosen by
 cross-validation on train + dev, see tune_baseline.py), fits a temperature on grouped
-out-of-fold predictions, and writes model.skops + metadata.json.
+out-of-fold predictions when the config asks for it (see tune_calibration.py), and writes
+model.skops + metadata.json.
 """
 
 from __future__ import annotations

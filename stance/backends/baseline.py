@@ -44,6 +44,10 @@ TRUSTED_TYPES: tuple[str, ...] = (
 """Every type a baseline model file may contain; anything else is refused on load."""
 
 
+CALIBRATION_DATA = ("all", "corpus")
+"""Whose out-of-fold logits fit the temperature: every training text, or corpus units only."""
+
+
 @dataclass(frozen=True)
 class BaselineConfig:
     """Hyperparameters of the baseline pipeline.
@@ -63,6 +67,7 @@ class BaselineConfig:
     C: float = 10.0
     class_weight: str | None = "balanced"
     calibrate: bool = True
+    calibration_data: str = "all"
 
     def __post_init__(self) -> None:
         if self.word_ngram_max < 1:
@@ -78,6 +83,10 @@ class BaselineConfig:
             raise ConfigError(f"lexicon_weight must be >= 0, got {self.lexicon_weight}")
         if self.class_weight not in (None, "balanced"):
             raise ConfigError(f"class_weight must be None or 'balanced', got {self.class_weight!r}")
+        if self.calibration_data not in CALIBRATION_DATA:
+            raise ConfigError(
+                f"calibration_data must be one of {CALIBRATION_DATA}, got {self.calibration_data!r}"
+            )
 
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> BaselineConfig:
@@ -302,12 +311,26 @@ def out_of_fold_logits(
     return logits
 
 
+def calibration_rows(config: BaselineConfig, origins: Sequence[str] | None, n: int) -> np.ndarray:
+    """Boolean mask of the texts whose out-of-fold logits fit the temperature.
+
+    >>> calibration_rows(BaselineConfig(calibration_data="corpus"), ["corpus", "authored"], 2)
+    array([ True, False])
+    """
+    if config.calibration_data == "corpus" and origins is not None:
+        mask = np.array([origin == "corpus" for origin in origins], dtype=bool)
+        if mask.any():
+            return mask
+    return np.ones(n, dtype=bool)
+
+
 def train_baseline(
     texts: Sequence[str],
     labels: Sequence[str],
     config: BaselineConfig | None = None,
     *,
     groups: Sequence[str] | None = None,
+    origins: Sequence[str] | None = None,
     seed: int = 0,
     metadata: dict[str, Any] | None = None,
 ) -> BaselineClassifier:
@@ -319,6 +342,8 @@ def train_baseline(
         config: Hyperparameters; defaults to :class:`BaselineConfig()`.
         groups: A group per text (source document or writer) for the calibration folds;
             without groups no temperature is fitted.
+        origins: ``"corpus"`` or ``"authored"`` per text; with ``config.calibration_data ==
+            "corpus"`` only corpus units' out-of-fold logits fit the temperature.
         seed: Random seed.
         metadata: Extra metadata to store (training data, scores).
     """
@@ -330,10 +355,12 @@ def train_baseline(
     calibration: dict[str, Any] = {"temperature": 1.0, "method": "none"}
     if config.calibrate and groups is not None and len(set(groups)) >= 2:
         oof = out_of_fold_logits(texts, labels, groups, config, seed)
-        y = [LABEL2ID[label] for label in labels]
+        y = np.array([LABEL2ID[label] for label in labels])
+        rows = calibration_rows(config, origins, len(texts))
         calibration = {
-            "temperature": fit_temperature(oof, y),
-            "method": "temperature scaling on grouped out-of-fold logits of the training data",
+            "temperature": fit_temperature(oof[rows], y[rows]),
+            "method": "temperature scaling on grouped out-of-fold logits of "
+            + ("the corpus units" if rows.sum() < len(texts) else "the training data"),
         }
     meta = {
         "backend": "baseline",
