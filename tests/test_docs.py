@@ -25,6 +25,7 @@ MODULES = [
     "stance.backends.baseline",
     "stance.backends.bert",
     "stance.errors",
+    "stance.hyperparameters",
 ]
 
 

@@ -18,6 +18,7 @@ import numpy as np
 from stance.backends._skops import import_skops_io
 from stance.backends.base import Classifier
 from stance.errors import ConfigError, ModelError
+from stance.hyperparameters import config_from_dict
 from stance.labels import LABEL2ID, LABELS
 from stance.modeldir import retrain_hint, write_metadata
 
@@ -91,13 +92,7 @@ class BaselineConfig:
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> BaselineConfig:
         """Build a config from saved hyperparameters, rejecting unknown names."""
-        unknown = sorted(set(values) - set(cls.__dataclass_fields__))
-        if unknown:
-            raise ConfigError(
-                f"unknown baseline hyperparameter(s) {unknown}; "
-                f"allowed: {sorted(cls.__dataclass_fields__)}"
-            )
-        return cls(**values)
+        return config_from_dict(cls, values, "baseline")
 
 
 def _hashed_tfidf(analyzer: str, ngram_range: tuple[int, int], bits: int, sublinear: bool) -> Any:

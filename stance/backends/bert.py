@@ -24,6 +24,7 @@ import numpy as np
 
 from stance.backends.base import Classifier
 from stance.errors import ConfigError, MissingDependencyError, ModelError
+from stance.hyperparameters import config_from_dict
 from stance.labels import ID2LABEL, LABEL2ID, LABELS
 from stance.modeldir import retrain_hint, write_metadata
 
@@ -85,13 +86,8 @@ class FineTuneConfig:
 
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> FineTuneConfig:
-        unknown = sorted(set(values) - set(cls.__dataclass_fields__))
-        if unknown:
-            raise ConfigError(
-                f"unknown BERT hyperparameter(s) {unknown}; "
-                f"allowed: {sorted(cls.__dataclass_fields__)}"
-            )
-        return cls(**values)
+        """Build a config from saved hyperparameters, rejecting unknown names."""
+        return config_from_dict(cls, values, "BERT")
 
 
 def pick_device(device: str = "auto") -> str:
