@@ -122,10 +122,11 @@ def bench_training() -> tuple[str, str, str]:
     )
     data = training_data()
     start = time.perf_counter()
-    train_baseline(data.texts, data.labels, config, groups=data.groups)
+    train_baseline(data.texts, data.labels, config, groups=data.groups, origins=data.origins)
     seconds = time.perf_counter() - start
+    folds = ", incl. calibration folds" if config.calibrate else ""
     return (
-        f"training, incl. calibration folds [baseline, {len(data)} texts]",
+        f"training{folds} [baseline, {len(data)} texts]",
         f"{seconds:.1f} s",
         TARGETS["training"],
     )
