@@ -9,7 +9,7 @@ subset (label-stratified) and seeds training.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Container, Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -39,13 +39,23 @@ def run(
     fractions: Sequence[float],
     seeds: Sequence[int],
     log: Callable[[str], None] = print,
+    *,
+    skip: Container[tuple[float, int]] = (),
+    on_record: Callable[[dict[str, Any]], None] | None = None,
 ) -> list[dict[str, Any]]:
-    """One record per (fraction, seed): test and LODO macro-F1."""
+    """One record per (fraction, seed): test and LODO macro-F1.
+
+    Seed-major order (every fraction for the first seed, then the next seed), so a run cut
+    short still holds whole learning curves. ``(fraction, seed)`` pairs in ``skip`` are not
+    run; ``on_record`` sees each record as soon as it is made (to save progress).
+    """
     train_splits = ("train", "dev")
     test = [e for e in corpus if e.split == "test"]
     records = []
-    for fraction in fractions:
-        for seed in seeds:
+    for seed in seeds:
+        for fraction in fractions:
+            if (fraction, seed) in skip:
+                continue
             chosen = build_training_set(
                 [], authored, authored_fraction=fraction, seed=seed
             ).examples
@@ -62,6 +72,8 @@ def run(
                 "lodo_macro_f1": macro_f1(lodo.y_true, lodo.y_pred),
             }
             records.append(record)
+            if on_record is not None:
+                on_record(record)
             log(
                 f"{backend} fraction {fraction:.2f} seed {seed}: {len(chosen)} authored, "
                 f"test {record['test_macro_f1']:.3f}, LODO {record['lodo_macro_f1']:.3f}"

@@ -129,3 +129,31 @@ def test_baseline_temperature_from_corpus_units_only(corpus_rows, authored_rows)
     assert fitted["corpus"]["temperature"] != pytest.approx(fitted["all"]["temperature"])
     with pytest.raises(ConfigError, match="calibration_data"):
         BaselineConfig(calibration_data="dev")
+
+
+def test_ablation_runs_seed_major_saves_each_record_and_skips_done(corpus_rows, authored_rows):
+    from dataclasses import asdict
+
+    from stance.ablation import run
+    from stance.backends.baseline import BaselineConfig
+    from stance.trainset import authored_examples, corpus_examples
+
+    corpus = corpus_examples(corpus_rows)
+    authored = [e for e in authored_examples(authored_rows) if e.group == "w03"][:40]
+    metadata = {"hyperparameters": asdict(BaselineConfig(char_ngram_max=4, lexicon=False))}
+    saved = []
+    records = run(
+        "baseline",
+        metadata,
+        corpus,
+        authored,
+        [0.0, 0.5],
+        [0, 1],
+        log=lambda _: None,
+        skip={(0.5, 1)},
+        on_record=saved.append,
+    )
+    assert [(r["seed"], r["fraction"]) for r in records] == [(0, 0.0), (0, 0.5), (1, 0.0)]
+    assert saved == records
+    assert [r["n_authored"] for r in records] == [0, 20, 0]
+    assert all(0.0 <= r["lodo_macro_f1"] <= 1.0 for r in records)

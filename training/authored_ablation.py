@@ -1,7 +1,10 @@
 """Ablation of the authored training texts: with/without, and a learning curve.
 
 Usage: python training/authored_ablation.py [--backends baseline bert] [--seeds 0 1 2]
-       [--fractions 0 0.25 0.5 1] [--update-readme]
+       [--fractions 0 0.25 0.5 1] [--update-readme] [--resume]
+
+Saves each record as soon as it is made, so an interrupted run loses at most one; --resume
+carries on from the records in reports/authored_ablation.json.
 
 Uses each shipped model's hyperparameters (models/baseline, models/bert). Writes
 reports/authored_ablation.md, .json and authored_learning_curve.png.
@@ -68,18 +71,41 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
     parser.add_argument("--output", type=Path, default=repo_root() / "reports")
     parser.add_argument("--update-readme", action="store_true")
+    parser.add_argument(
+        "--resume",
+        action="store_true",
+        help="keep the records already in the JSON file and run only the missing ones",
+    )
     args = parser.parse_args(argv)
 
     corpus, authored, _ = load_examples()
+    command = "python training/authored_ablation.py"
+    args.output.mkdir(parents=True, exist_ok=True)
     records_file = args.output / "authored_ablation.json"
     previous = json.loads(records_file.read_text())["records"] if records_file.is_file() else []
-    records = [r for r in previous if r["backend"] not in args.backends]
+    records = [r for r in previous if args.resume or r["backend"] not in args.backends]
+
+    def save(record: dict) -> None:
+        records.append(record)
+        records_file.write_text(
+            json.dumps({"command": command, "records": records}, indent=1) + "\n"
+        )
+
     for backend in args.backends:
         metadata = read_metadata(shipped_model_dir(backend))
-        records += run(backend, metadata, corpus, authored, args.fractions, args.seeds)
+        done = {(r["fraction"], r["seed"]) for r in records if r["backend"] == backend}
+        run(
+            backend,
+            metadata,
+            corpus,
+            authored,
+            args.fractions,
+            args.seeds,
+            skip=done,
+            on_record=save,
+        )
     summary = summarise(records)
     backends = sorted({r["backend"] for r in records})
-    command = "python training/authored_ablation.py"
 
     def cell(backend: str, fraction: float, metric: str) -> str:
         s = summary.get((backend, fraction))
@@ -95,12 +121,13 @@ def main(argv: list[str] | None = None) -> None:
     )
     fractions = sorted({r["fraction"] for r in records})
     curve = markdown_table(
-        ["model", "fraction", "authored texts", "test macro-F1", "LODO macro-F1"],
+        ["model", "fraction", "authored texts", "seeds", "test macro-F1", "LODO macro-F1"],
         [
             [
                 b,
                 f"{f:.0%}",
                 str(summary[(b, f)]["n_authored"]),
+                str(summary[(b, f)]["runs"]),
                 cell(b, f, "test_macro_f1"),
                 cell(b, f, "lodo_macro_f1"),
             ]
@@ -117,8 +144,6 @@ def main(argv: list[str] | None = None) -> None:
         f"With and without the authored texts:\n\n{with_without}\n\n"
         f"Learning curve (also `reports/authored_learning_curve.png`):\n\n{curve}\n"
     )
-    args.output.mkdir(parents=True, exist_ok=True)
-    records_file.write_text(json.dumps({"command": command, "records": records}, indent=1) + "\n")
     (args.output / "authored_ablation.md").write_text("# Authored training texts\n\n" + text)
     plot(summary, args.output / "authored_learning_curve.png")
     print(text)
