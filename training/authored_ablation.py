@@ -138,8 +138,9 @@ def main(argv: list[str] | None = None) -> None:
     )
     seeds = sorted({r["seed"] for r in records})
     text = (
-        f"Made by `{command}` (seeds {', '.join(map(str, seeds))}; mean ± sd over seeds; the seed "
-        "picks the label-stratified subset of authored texts and seeds training). Authored texts "
+        f"Made by `{command}` (seeds {', '.join(map(str, seeds))}; mean ± sd over the seeds that "
+        "ran for each cell, counted in the learning-curve table; the seed picks the "
+        "label-stratified subset of authored texts and seeds training). Authored texts "
         "are only ever training data; in LODO they stay in training in every fold.\n\n"
         f"With and without the authored texts:\n\n{with_without}\n\n"
         f"Learning curve (also `reports/authored_learning_curve.png`):\n\n{curve}\n"
