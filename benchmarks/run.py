@@ -114,7 +114,7 @@ def bench_model(model: str, device: str | None = None) -> list[tuple[str, str, s
 def bench_training() -> tuple[str, str, str]:
     import json
 
-    from stance.backends.baseline import BaselineConfig, train_baseline
+    from stance.backends.baseline import BaselineConfig, train_baseline_on
     from stance.training import training_data
 
     config = BaselineConfig.from_dict(
@@ -122,7 +122,7 @@ def bench_training() -> tuple[str, str, str]:
     )
     data = training_data()
     start = time.perf_counter()
-    train_baseline(data.texts, data.labels, config, groups=data.groups, origins=data.origins)
+    train_baseline_on(data, config)
     seconds = time.perf_counter() - start
     folds = ", incl. calibration folds" if config.calibrate else ""
     return (

@@ -192,20 +192,13 @@ def training_fit_function(metadata: dict[str, Any]) -> FitFn:
     """The training recipe of a saved model (backend, hyperparameters, seed) as a fit function."""
     backend = metadata.get("backend")
     if backend == "baseline":
-        from stance.backends.baseline import BaselineConfig, train_baseline
+        from stance.backends.baseline import BaselineConfig, train_baseline_on
 
         config = BaselineConfig.from_dict(metadata.get("hyperparameters", {}))
         seed = int(metadata.get("seed", 0))
 
         def fit(training: TrainingSet) -> Any:
-            return train_baseline(
-                training.texts,
-                training.labels,
-                config,
-                groups=training.groups,
-                origins=training.origins,
-                seed=seed,
-            )
+            return train_baseline_on(training, config, seed=seed)
 
         return fit
     if backend == "bert":

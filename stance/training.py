@@ -7,7 +7,7 @@ import platform
 from pathlib import Path
 from typing import Any
 
-from stance.backends.baseline import BaselineClassifier, BaselineConfig, train_baseline
+from stance.backends.baseline import BaselineClassifier, BaselineConfig, train_baseline_on
 from stance.trainset import TrainingSet, build_training_set, load_examples
 
 
@@ -73,15 +73,7 @@ def train_and_save_baseline(
     metadata = common_metadata(
         output.name, training, library_versions("scikit-learn", "skops", "numpy", "afinn")
     )
-    classifier = train_baseline(
-        training.texts,
-        training.labels,
-        config,
-        groups=training.groups,
-        origins=training.origins,
-        seed=seed,
-        metadata=metadata,
-    )
+    classifier = train_baseline_on(training, config, seed=seed, metadata=metadata)
     classifier.save(output)
     return classifier
 

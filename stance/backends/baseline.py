@@ -366,3 +366,23 @@ def train_baseline(
         **(metadata or {}),
     }
     return BaselineClassifier(pipeline, meta)
+
+
+def train_baseline_on(
+    training: Any,
+    config: BaselineConfig | None = None,
+    *,
+    seed: int = 0,
+    metadata: dict[str, Any] | None = None,
+) -> BaselineClassifier:
+    """:func:`train_baseline` on a :class:`stance.trainset.TrainingSet` (its groups and origins
+    drive the calibration folds)."""
+    return train_baseline(
+        training.texts,
+        training.labels,
+        config,
+        groups=training.groups,
+        origins=training.origins,
+        seed=seed,
+        metadata=metadata,
+    )
