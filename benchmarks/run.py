@@ -49,7 +49,7 @@ def fresh_process(code: str, repeats: int = 5) -> float:
 
 
 def short_texts(n: int) -> list[str]:
-    from stance.data import read_authored
+    from stance.data.corpus import read_authored
 
     texts = [r["text"] for r in read_authored()]
     return [texts[i % len(texts)] for i in range(n)]
@@ -114,8 +114,9 @@ def bench_model(model: str, device: str | None = None) -> list[tuple[str, str, s
 def bench_training() -> tuple[str, str, str]:
     import json
 
-    from stance.backends.baseline import BaselineConfig, train_baseline_on
-    from stance.training import training_data
+    from stance.backends.baseline import BaselineConfig
+    from stance.training.baseline import train_baseline_on
+    from stance.training.recipes import training_data
 
     config = BaselineConfig.from_dict(
         json.loads((REPO / "training" / "baseline_config.json").read_text())
@@ -188,7 +189,7 @@ def main(argv: list[str] | None = None) -> None:
     text = f"Measured {when} on {machine} by `python benchmarks/run.py`.\n\n{table}"
     print(text)
     if args.update_readme:
-        from stance.datacard import fill_markers
+        from stance.data.datacard import fill_markers
 
         readme = REPO / "README.md"
         readme.write_text(

@@ -124,8 +124,8 @@ def _classify_file(args: argparse.Namespace) -> int:
 
 
 def _evaluate(args: argparse.Namespace) -> int:
-    from stance.evaluation import evaluate_model
-    from stance.report import write_report
+    from stance.evaluation.harness import evaluate_model
+    from stance.evaluation.report import write_report
 
     report = evaluate_model(args.model, cv=not args.no_cv, seed=args.seed, progress=True)
     command = (

@@ -132,7 +132,7 @@ def _spread(
 def linear_word_weights(classifier: Any, text: str) -> tuple[list[tuple[int, int]], np.ndarray]:
     """Per word of ``text``, its summed contribution to each label's centred logit."""
     from stance.backends.baseline import CHAR_BITS, WORD_BITS
-    from stance.lexicon import lexicon_hits
+    from stance.features.lexicon import lexicon_hits
 
     config = classifier.config
     weights = classifier._weights

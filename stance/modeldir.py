@@ -9,9 +9,9 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-from stance.errors import ModelError
+from stance.errors import ConfigError, ModelError
 from stance.labels import LABELS
 
 FORMAT_VERSION = 1
@@ -122,3 +122,27 @@ def write_metadata(path: Path, meta: dict[str, Any]) -> None:
     (path / METADATA_FILE).write_text(
         json.dumps(meta, ensure_ascii=False, indent=2) + "\n", encoding="utf-8"
     )
+
+
+C = TypeVar("C")
+
+
+def config_from_dict(cls: type[C], values: dict[str, Any], what: str) -> C:
+    """``cls(**values)``, refusing names that ``cls`` does not have (``what`` names the kind).
+
+    >>> from dataclasses import dataclass
+    >>> @dataclass
+    ... class Example:
+    ...     lr: float = 0.1
+    >>> config_from_dict(Example, {"lr": 0.5}, "example")
+    Example(lr=0.5)
+    >>> config_from_dict(Example, {"rate": 0.5}, "example")
+    Traceback (most recent call last):
+    ...
+    stance.errors.ConfigError: unknown example hyperparameter(s) ['rate']; allowed: ['lr']
+    """
+    fields = cls.__dataclass_fields__  # type: ignore[attr-defined]
+    unknown = sorted(set(values) - set(fields))
+    if unknown:
+        raise ConfigError(f"unknown {what} hyperparameter(s) {unknown}; allowed: {sorted(fields)}")
+    return cls(**values)

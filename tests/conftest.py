@@ -53,7 +53,7 @@ def small_data(tmp_path_factory, corpus_rows, authored_rows) -> tuple[Path, Path
 def baseline_dir(tmp_path_factory, small_data) -> Path:
     """A baseline trained in the session on ``small_data``."""
     from stance.backends.baseline import BaselineConfig
-    from stance.training import train_and_save_baseline
+    from stance.training.recipes import train_and_save_baseline
 
     out = tmp_path_factory.mktemp("models") / "baseline"
     train_and_save_baseline(
@@ -66,7 +66,7 @@ def baseline_dir(tmp_path_factory, small_data) -> Path:
 def tiny_base(tmp_path_factory, corpus_rows) -> Path:
     """A tiny BERT (vocabulary of ~150 WordPieces, hidden size 32, 2 layers) built locally."""
     pytest.importorskip("torch")
-    from stance.pretraining import EncoderSize, pretrain_mlm, save_encoder, train_wordpiece
+    from stance.training.pretraining import EncoderSize, pretrain_mlm, save_encoder, train_wordpiece
 
     texts = [r["text"] for r in corpus_rows]
     tokenizer = train_wordpiece(texts, vocab_size=150, model_max_length=64)
@@ -94,8 +94,8 @@ def tiny_base(tmp_path_factory, corpus_rows) -> Path:
 @pytest.fixture(scope="session")
 def bert_dir(tmp_path_factory, tiny_base, small_data) -> Path:
     """The tiny BERT fine-tuned for two epochs on ``small_data`` and saved."""
-    from stance.backends.bert import FineTuneConfig
-    from stance.training import train_and_save_bert
+    from stance.training.bert import FineTuneConfig
+    from stance.training.recipes import train_and_save_bert
 
     out = tmp_path_factory.mktemp("models") / "bert"
     train_and_save_bert(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from pathlib import Path
 
-from stance.originality import shared_runs
+from stance.data.originality import shared_runs
 
 REPO = Path(__file__).resolve().parents[1]
 

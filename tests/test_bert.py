@@ -10,8 +10,9 @@ import pytest
 pytest.importorskip("torch")
 
 from stance import LABELS, load_classifier
-from stance.backends.bert import FineTuneConfig, encode_windows, load_base_model
+from stance.backends.bert import encode_windows
 from stance.errors import ConfigError, ModelError
+from stance.training.bert import FineTuneConfig, load_base_model
 
 
 def test_directory_is_a_standard_hf_model(bert_dir):
@@ -48,7 +49,7 @@ def test_windows_cover_the_whole_text(bert_dir):
 
 
 def test_training_is_deterministic_for_a_seed(tiny_base, small_data):
-    from stance.backends.bert import fine_tune
+    from stance.training.bert import fine_tune
 
     texts = ["Jobcentret er godt.", "Jobcentret er dårligt.", "Mødet er i dag."] * 4
     labels = ["for", "against", "neutral"] * 4

@@ -16,22 +16,26 @@ MODULES = [
     "stance.prediction",
     "stance.text",
     "stance.data",
-    "stance.lexicon",
-    "stance.calibration",
-    "stance.evaluation",
-    "stance.agreement",
-    "stance.originality",
+    "stance.data.corpus",
+    "stance.features.lexicon",
+    "stance.evaluation.calibration",
+    "stance.evaluation.metrics",
+    "stance.evaluation.harness",
+    "stance.data.agreement",
+    "stance.data.originality",
     "stance.explanation",
     "stance.backends.baseline",
     "stance.backends.bert",
+    "stance.training.baseline",
+    "stance.training.bert",
     "stance.errors",
-    "stance.hyperparameters",
+    "stance.modeldir",
 ]
 
 
 @pytest.mark.parametrize("name", MODULES)
 def test_docstring_examples(name):
-    if name == "stance.backends.bert":
+    if name in ("stance.backends.bert", "stance.training.bert"):
         pytest.importorskip("torch")
     result = doctest.testmod(importlib.import_module(name), optionflags=doctest.ELLIPSIS)
     assert result.failed == 0

@@ -7,11 +7,12 @@ import json
 import numpy as np
 import pytest
 
-from stance.agreement import cohen_kappa
-from stance.calibration import expected_calibration_error, fit_temperature
-from stance.evaluation import leave_one_document_out, score
-from stance.reference import MajorityClassifier, SentimentAsStance
-from stance.trainset import Example, TrainingSet
+from stance.data.agreement import cohen_kappa
+from stance.data.trainset import Example, TrainingSet
+from stance.evaluation.calibration import expected_calibration_error, fit_temperature
+from stance.evaluation.harness import leave_one_document_out
+from stance.evaluation.metrics import score
+from stance.evaluation.reference import MajorityClassifier, SentimentAsStance
 
 
 def test_score_known_values():
@@ -92,8 +93,8 @@ def test_reference_models():
 
 
 def test_evaluate_writes_report_json_and_plots(baseline_dir, tmp_path):
-    from stance.evaluation import evaluate_model
-    from stance.report import write_report
+    from stance.evaluation.harness import evaluate_model
+    from stance.evaluation.report import write_report
 
     report = evaluate_model(baseline_dir, cv=False)
     assert {"baseline", "majority class", "sentiment as stance (AFINN-da)"} <= set(report["rows"])
@@ -107,9 +108,10 @@ def test_evaluate_writes_report_json_and_plots(baseline_dir, tmp_path):
 
 def test_baseline_temperature_from_corpus_units_only(corpus_rows, authored_rows):
     """calibration_data="corpus" fits T on corpus units' out-of-fold logits, not the authored."""
-    from stance.backends.baseline import BaselineConfig, train_baseline
+    from stance.backends.baseline import BaselineConfig
+    from stance.data.trainset import authored_examples, corpus_examples
     from stance.errors import ConfigError
-    from stance.trainset import authored_examples, corpus_examples
+    from stance.training.baseline import train_baseline
 
     corpus = [e for e in corpus_examples(corpus_rows) if e.split == "train"]
     authored = [e for e in authored_examples(authored_rows) if e.group in ("w01", "w05")][:60]
@@ -134,9 +136,9 @@ def test_baseline_temperature_from_corpus_units_only(corpus_rows, authored_rows)
 def test_ablation_runs_seed_major_saves_each_record_and_skips_done(corpus_rows, authored_rows):
     from dataclasses import asdict
 
-    from stance.ablation import run
     from stance.backends.baseline import BaselineConfig
-    from stance.trainset import authored_examples, corpus_examples
+    from stance.data.trainset import authored_examples, corpus_examples
+    from stance.training.ablation import run
 
     corpus = corpus_examples(corpus_rows)
     authored = [e for e in authored_examples(authored_rows) if e.group == "w03"][:40]

@@ -16,7 +16,7 @@ def test_retraining_reproduces_the_shipped_baseline(tmp_path):
     from stance import load_classifier
     from stance.backends.baseline import BaselineConfig
     from stance.data import read_corpus
-    from stance.training import train_and_save_baseline
+    from stance.training.recipes import train_and_save_baseline
 
     shipped = load_classifier(REPO / "models" / "baseline")
     config = BaselineConfig.from_dict(

@@ -17,8 +17,8 @@ import json
 import random
 from pathlib import Path
 
-from stance.agreement import agreement
-from stance.data import read_authored, repo_root
+from stance.data.agreement import agreement
+from stance.data.corpus import read_authored, repo_root
 
 ANNOTATIONS = repo_root() / "labelled" / "annotations"
 

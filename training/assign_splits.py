@@ -14,7 +14,7 @@ import json
 import random
 from pathlib import Path
 
-from stance.data import default_corpus_path, read_corpus
+from stance.data.corpus import default_corpus_path, read_corpus
 
 
 def assign(rows: list[dict], seed: int) -> None:

@@ -17,12 +17,12 @@ import json
 import statistics
 from pathlib import Path
 
-from stance.ablation import run
-from stance.data import repo_root
-from stance.datacard import fill_markers
+from stance.data.corpus import repo_root
+from stance.data.datacard import fill_markers
+from stance.data.trainset import load_examples
+from stance.evaluation.report import markdown_table
 from stance.modeldir import read_metadata, shipped_model_dir
-from stance.report import markdown_table
-from stance.trainset import load_examples
+from stance.training.ablation import run
 
 
 def summarise(records: list[dict]) -> dict[tuple[str, float], dict[str, float]]:

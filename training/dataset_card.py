@@ -10,8 +10,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-from stance.data import read_authored, read_corpus, repo_root
-from stance.datacard import card_sections, fill_markers
+from stance.data.corpus import read_authored, read_corpus, repo_root
+from stance.data.datacard import card_sections, fill_markers
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -15,10 +15,10 @@ import shlex
 import sys
 from pathlib import Path
 
-from stance.data import repo_root
-from stance.datacard import fill_markers
-from stance.evaluation import evaluate_model
-from stance.report import (
+from stance.data.corpus import repo_root
+from stance.data.datacard import fill_markers
+from stance.evaluation.harness import evaluate_model
+from stance.evaluation.report import (
     RESULTS_HEADER,
     calibration_summary,
     markdown_table,
@@ -82,7 +82,7 @@ def main(argv: list[str] | None = None) -> None:
         print(f"wrote {path}")
     if args.update_model_card and report["backend"] == "bert":
         from stance.api import load_classifier
-        from stance.modelcard import write_bert_card
+        from stance.evaluation.modelcard import write_bert_card
 
         classifier = load_classifier(args.model)
         write_bert_card(classifier.path, classifier.metadata, report)

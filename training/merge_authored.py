@@ -15,8 +15,8 @@ import json
 import sys
 from pathlib import Path
 
-from stance.data import AUTHORED_SCHEMA, read_authored, read_corpus, read_jsonl, repo_root
-from stance.originality import shared_runs
+from stance.data.corpus import AUTHORED_SCHEMA, read_authored, read_corpus, read_jsonl, repo_root
+from stance.data.originality import shared_runs
 
 BATCH_FIELDS = ("text", "label", "register", "speaker", "topic", "rationale")
 

@@ -16,9 +16,9 @@ import json
 from pathlib import Path
 
 from stance.backends.bert import pick_device
-from stance.data import repo_root
-from stance.pretraining import EncoderSize, pretrain_mlm, save_encoder, train_wordpiece
-from stance.trainset import load_examples
+from stance.data.corpus import repo_root
+from stance.data.trainset import load_examples
+from stance.training.pretraining import EncoderSize, pretrain_mlm, save_encoder, train_wordpiece
 
 
 def main(argv: list[str] | None = None) -> None:

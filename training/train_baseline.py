@@ -16,8 +16,8 @@ import json
 from pathlib import Path
 
 from stance.backends.baseline import BaselineConfig
-from stance.data import repo_root
-from stance.training import train_and_save_baseline
+from stance.data.corpus import repo_root
+from stance.training.recipes import train_and_save_baseline
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -15,9 +15,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from stance.backends.bert import FineTuneConfig
-from stance.data import repo_root
-from stance.training import train_and_save_bert
+from stance.data.corpus import repo_root
+from stance.training.bert import FineTuneConfig
+from stance.training.recipes import train_and_save_bert
 
 DEFAULT_BASE = "Maltehb/danish-bert-botxo"
 

@@ -13,10 +13,10 @@ import json
 from dataclasses import asdict
 from pathlib import Path
 
-from stance.data import repo_root
-from stance.report import markdown_table
-from stance.trainset import load_examples
-from stance.tuning import coordinate_search
+from stance.data.corpus import repo_root
+from stance.data.trainset import load_examples
+from stance.evaluation.report import markdown_table
+from stance.training.tuning import coordinate_search
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -16,11 +16,11 @@ import argparse
 import tempfile
 from pathlib import Path
 
-from stance.backends.bert import FineTuneConfig
-from stance.data import repo_root
-from stance.report import markdown_table
-from stance.trainset import load_examples
-from stance.tuning import bert_epoch_curve
+from stance.data.corpus import repo_root
+from stance.data.trainset import load_examples
+from stance.evaluation.report import markdown_table
+from stance.training.bert import FineTuneConfig
+from stance.training.tuning import bert_epoch_curve
 
 
 def random_init_copy(base: Path, target: Path) -> Path:

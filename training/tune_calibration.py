@@ -17,10 +17,10 @@ from dataclasses import asdict, replace
 from pathlib import Path
 
 from stance.backends.baseline import BaselineConfig
-from stance.data import repo_root
-from stance.report import markdown_table
-from stance.trainset import load_examples
-from stance.tuning import calibration_comparison
+from stance.data.corpus import repo_root
+from stance.data.trainset import load_examples
+from stance.evaluation.report import markdown_table
+from stance.training.tuning import calibration_comparison
 
 
 def main(argv: list[str] | None = None) -> None:

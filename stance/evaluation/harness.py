@@ -1,4 +1,4 @@
-"""Evaluation: metrics, the held-out test split, and leave-one-document-out cross-validation.
+"""The evaluation harness: the held-out test split and leave-one-document-out cross-validation.
 
 Every model is judged the same way:
 
@@ -20,9 +20,9 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from stance.calibration import expected_calibration_error
-from stance.labels import LABEL2ID, LABELS
-from stance.trainset import Example, TrainingSet
+from stance.data.trainset import Example, TrainingSet
+from stance.evaluation.metrics import score
+from stance.labels import LABELS
 
 logger = logging.getLogger(__name__)
 
@@ -32,82 +32,6 @@ class ProbabilisticModel(Protocol):
 
 
 FitFn = Callable[[TrainingSet], Any]
-
-
-def macro_f1(y_true: Sequence[str], y_pred: Sequence[str]) -> float:
-    """Macro-F1 over the labels that occur in ``y_true`` (the gold labels).
-
-    A label with no gold examples (``for`` on the test split) is left out of the average;
-    wrongly predicting it still costs recall of the gold labels.
-
-    >>> macro_f1(["against", "neutral"], ["against", "for"])
-    0.5
-    """
-    from sklearn.metrics import f1_score
-
-    labels = sorted(set(y_true))
-    return float(f1_score(y_true, y_pred, labels=labels, average="macro", zero_division=0))
-
-
-def bootstrap_interval(
-    y_true: Sequence[str],
-    y_pred: Sequence[str],
-    *,
-    n_resamples: int = 1000,
-    seed: int = 0,
-    metric: Callable[[Sequence[str], Sequence[str]], float] = macro_f1,
-) -> tuple[float, float]:
-    """A percentile bootstrap 95 % interval of ``metric`` (resampling texts)."""
-    rng = np.random.default_rng(seed)
-    y_true = np.asarray(y_true)
-    y_pred = np.asarray(y_pred)
-    values = []
-    for _ in range(n_resamples):
-        idx = rng.integers(0, len(y_true), len(y_true))
-        values.append(metric(list(y_true[idx]), list(y_pred[idx])))
-    low, high = np.percentile(values, [2.5, 97.5])
-    return float(low), float(high)
-
-
-def score(
-    y_true: Sequence[str],
-    y_pred: Sequence[str],
-    probs: np.ndarray | None = None,
-    uncalibrated: np.ndarray | None = None,
-    *,
-    seed: int = 0,
-) -> dict[str, Any]:
-    """Accuracy, macro-F1 with a bootstrap 95 % interval, per-class scores, F_avg, confusion
-    matrix, and (given probabilities) expected calibration error.
-
-    ``f_avg`` is the SemEval-2016 stance score, the mean F1 of ``for`` and ``against``; it is
-    ``None`` when either has no gold examples (as on the test split, which has no ``for``).
-    """
-    from sklearn.metrics import accuracy_score, confusion_matrix, precision_recall_fscore_support
-
-    precision, recall, f1, support = precision_recall_fscore_support(
-        y_true, y_pred, labels=list(LABELS), zero_division=0
-    )
-    per_class = {
-        label: {"precision": float(p), "recall": float(r), "f1": float(f), "support": int(s)}
-        for label, p, r, f, s in zip(LABELS, precision, recall, f1, support)
-    }
-    has_both = per_class["for"]["support"] > 0 and per_class["against"]["support"] > 0
-    result: dict[str, Any] = {
-        "n": len(y_true),
-        "accuracy": float(accuracy_score(y_true, y_pred)),
-        "macro_f1": macro_f1(y_true, y_pred),
-        "macro_f1_ci95": bootstrap_interval(y_true, y_pred, seed=seed),
-        "f_avg": (per_class["for"]["f1"] + per_class["against"]["f1"]) / 2 if has_both else None,
-        "per_class": per_class,
-        "confusion": confusion_matrix(y_true, y_pred, labels=list(LABELS)).tolist(),
-    }
-    y = [LABEL2ID[label] for label in y_true]
-    if probs is not None:
-        result["ece"] = expected_calibration_error(probs, y)
-    if uncalibrated is not None:
-        result["ece_uncalibrated"] = expected_calibration_error(uncalibrated, y)
-    return result
 
 
 @dataclass
@@ -173,7 +97,7 @@ def leave_one_document_out(
 
 def reference_models() -> list[Any]:
     """Fresh instances of the reference classifiers."""
-    from stance.reference import MajorityClassifier, SentimentAsStance
+    from stance.evaluation.reference import MajorityClassifier, SentimentAsStance
 
     return [MajorityClassifier(), SentimentAsStance()]
 
@@ -192,7 +116,8 @@ def training_fit_function(metadata: dict[str, Any]) -> FitFn:
     """The training recipe of a saved model (backend, hyperparameters, seed) as a fit function."""
     backend = metadata.get("backend")
     if backend == "baseline":
-        from stance.backends.baseline import BaselineConfig, train_baseline_on
+        from stance.backends.baseline import BaselineConfig
+        from stance.training.baseline import train_baseline_on
 
         config = BaselineConfig.from_dict(metadata.get("hyperparameters", {}))
         seed = int(metadata.get("seed", 0))
@@ -202,7 +127,7 @@ def training_fit_function(metadata: dict[str, Any]) -> FitFn:
 
         return fit
     if backend == "bert":
-        from stance.backends.bert import refit_function
+        from stance.training.bert import refit_function
 
         return refit_function(metadata)
     raise ValueError(f"no training recipe for backend {backend!r}")
@@ -210,7 +135,7 @@ def training_fit_function(metadata: dict[str, Any]) -> FitFn:
 
 def authored_for(metadata: dict[str, Any], authored: Sequence[Example]) -> list[Example]:
     """The authored examples a model was trained with, per its metadata."""
-    from stance.trainset import build_training_set
+    from stance.data.trainset import build_training_set
 
     data = metadata.get("training_data", {})
     if not data.get("n_authored"):
@@ -230,7 +155,7 @@ def evaluate_model(
     Returns a JSON-ready dictionary with the model's rows and the reference rows.
     """
     from stance.api import load_classifier
-    from stance.trainset import load_examples
+    from stance.data.trainset import load_examples
 
     classifier = model if hasattr(model, "predict_proba") else load_classifier(model)
     metadata = classifier.metadata

@@ -13,9 +13,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, replace
 from typing import Any
 
-from stance.backends.baseline import BaselineConfig, train_baseline
-from stance.evaluation import leave_one_document_out, macro_f1
-from stance.trainset import Example, TrainingSet
+from stance.backends.baseline import BaselineConfig
+from stance.data.trainset import Example, TrainingSet
+from stance.evaluation.harness import leave_one_document_out
+from stance.evaluation.metrics import macro_f1
+from stance.training.baseline import train_baseline
 
 logger = logging.getLogger(__name__)
 
@@ -97,8 +99,8 @@ def bert_epoch_curve(
     One fine-tuning run per held-out document; after every epoch the held-out document is
     predicted, so a single pass gives the whole epoch curve.
     """
-    from stance.backends.bert import fine_tune
     from stance.labels import LABELS
+    from stance.training.bert import fine_tune
 
     epochs = range(1, config.epochs + 1)
     predicted: dict[int, dict[str, str]] = {epoch: {} for epoch in epochs}
@@ -140,14 +142,10 @@ def calibration_comparison(
     import numpy as np
 
     from stance.backends.base import softmax
-    from stance.backends.baseline import (
-        CALIBRATION_DATA,
-        calibration_rows,
-        fit_pipeline,
-        out_of_fold_logits,
-    )
-    from stance.calibration import expected_calibration_error, fit_temperature
+    from stance.backends.baseline import CALIBRATION_DATA
+    from stance.evaluation.calibration import expected_calibration_error, fit_temperature
     from stance.labels import LABEL2ID
+    from stance.training.baseline import calibration_rows, fit_pipeline, out_of_fold_logits
 
     raw = replace(config, calibrate=False)
     held_logits, held_y = [], []

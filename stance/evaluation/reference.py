@@ -12,8 +12,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from stance.features.lexicon import sentiment_score
 from stance.labels import LABEL2ID, LABELS
-from stance.lexicon import sentiment_score
 
 
 def _one_hot(labels: Sequence[str]) -> np.ndarray:

@@ -121,14 +121,14 @@ AUTHORED_SCHEMA: dict[str, _Field] = {
 
 def repo_root() -> Path:
     """The source checkout this package lives in (or would live in)."""
-    return Path(__file__).resolve().parents[1]
+    return Path(__file__).resolve().parents[2]
 
 
 def _packaged_or_repo(name: str) -> Path:
     repo_file = repo_root() / "labelled" / name
     if repo_file.is_file():
         return repo_file
-    return Path(__file__).resolve().parent / "_data" / name
+    return Path(__file__).resolve().parents[1] / "_data" / name
 
 
 def default_corpus_path() -> Path:

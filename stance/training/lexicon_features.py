@@ -7,7 +7,7 @@ from collections.abc import Iterable
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 
-from stance.lexicon import SENTIMENT_FEATURE_NAMES, sentiment_features
+from stance.features.lexicon import SENTIMENT_FEATURE_NAMES, sentiment_features
 
 
 class LexiconFeatures(TransformerMixin, BaseEstimator):

@@ -7,8 +7,9 @@ import platform
 from pathlib import Path
 from typing import Any
 
-from stance.backends.baseline import BaselineClassifier, BaselineConfig, train_baseline_on
-from stance.trainset import TrainingSet, build_training_set, load_examples
+from stance.backends.baseline import BaselineClassifier, BaselineConfig
+from stance.data.trainset import TrainingSet, build_training_set, load_examples
+from stance.training.baseline import train_baseline_on
 
 
 def library_versions(*names: str) -> dict[str, str]:
@@ -93,8 +94,8 @@ def train_and_save_bert(
     log: Any = print,
 ) -> Any:
     """Fine-tune ``base_model`` on train (+ authored), pick the epoch on dev, write ``output``."""
-    from stance.backends.bert import fine_tune
-    from stance.modelcard import write_bert_card
+    from stance.evaluation.modelcard import write_bert_card
+    from stance.training.bert import fine_tune
 
     output = Path(output)
     training = training_data(

@@ -7,10 +7,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from stance.agreement import agreement
-from stance.data import KINDS, SPLITS
+from stance.data.agreement import agreement
+from stance.data.corpus import KINDS, SPLITS
+from stance.evaluation.report import markdown_table
 from stance.labels import LABELS
-from stance.report import markdown_table
 
 
 def corpus_counts_table(rows: Sequence[dict[str, Any]]) -> str:

@@ -13,8 +13,9 @@ from collections.abc import Callable, Container, Sequence
 from dataclasses import replace
 from typing import Any
 
-from stance.evaluation import leave_one_document_out, macro_f1, predict_examples
-from stance.trainset import Example, TrainingSet, build_training_set
+from stance.data.trainset import Example, TrainingSet, build_training_set
+from stance.evaluation.harness import leave_one_document_out, predict_examples
+from stance.evaluation.metrics import macro_f1
 
 logger = logging.getLogger(__name__)
 
@@ -22,11 +23,12 @@ logger = logging.getLogger(__name__)
 def recipe(backend: str, metadata: dict[str, Any], seed: int) -> Callable[[TrainingSet], Any]:
     """The backend's training recipe with ``seed`` (calibration off: it cannot change F1)."""
     if backend == "baseline":
-        from stance.backends.baseline import BaselineConfig, train_baseline
+        from stance.backends.baseline import BaselineConfig
+        from stance.training.baseline import train_baseline
 
         config = replace(BaselineConfig.from_dict(metadata["hyperparameters"]), calibrate=False)
         return lambda training: train_baseline(training.texts, training.labels, config, seed=seed)
-    from stance.backends.bert import refit_function
+    from stance.training.bert import refit_function
 
     return refit_function({**metadata, "seed": seed})
 

@@ -148,7 +148,7 @@ def plot_reliability(report: dict[str, Any], path: Path) -> bool:
     import matplotlib.pyplot as plt
     import numpy as np
 
-    from stance.calibration import reliability_bins
+    from stance.evaluation.calibration import reliability_bins
 
     lodo = report.get("lodo_predictions")
     if not lodo:
@@ -192,7 +192,7 @@ def calibration_summary(reports: Sequence[dict[str, Any]]) -> str:
     """What a score means: accuracy of the LODO predictions by score band, per model."""
     import numpy as np
 
-    from stance.calibration import expected_calibration_error
+    from stance.evaluation.calibration import expected_calibration_error
 
     bands = [(0.0, 0.5), (0.5, 0.6), (0.6, 0.7), (0.7, 0.8), (0.8, 0.9), (0.9, 1.01)]
     header = ["model", "ECE before", "ECE after"] + [

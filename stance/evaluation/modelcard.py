@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from stance.report import RESULTS_HEADER, markdown_table, results_rows
+from stance.evaluation.report import RESULTS_HEADER, markdown_table, results_rows
 
 
 def _training_command(metadata: dict[str, Any]) -> str:

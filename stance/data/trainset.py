@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from stance.data import (
+from stance.data.corpus import (
     default_authored_path,
     default_corpus_path,
     file_sha256,
