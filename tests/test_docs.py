@@ -17,6 +17,7 @@ MODULES = [
     "stance.text",
     "stance.data",
     "stance.data.corpus",
+    "stance.features",
     "stance.features.lexicon",
     "stance.evaluation.calibration",
     "stance.evaluation.metrics",
