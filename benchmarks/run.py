@@ -112,15 +112,11 @@ def bench_model(model: str, device: str | None = None) -> list[tuple[str, str, s
 
 
 def bench_training() -> tuple[str, str, str]:
-    import json
-
     from stance.backends.baseline import BaselineConfig
     from stance.training.baseline import train_baseline_on
     from stance.training.recipes import training_data
 
-    config = BaselineConfig.from_dict(
-        json.loads((REPO / "training" / "baseline_config.json").read_text())
-    )
+    config = BaselineConfig()
     data = training_data()
     start = time.perf_counter()
     train_baseline_on(data, config)

@@ -5,7 +5,8 @@ Two methods, both returning character offsets into the original string:
 - ``linear`` (baseline): the logistic regression's own contributions. Each hashed word or
   character n-gram contributes ``x_j * (w_jk - mean_c w_jc)`` to label ``k`` (TF-IDF value times
   the centred coefficient); each AFINN lexicon hit contributes the change in the lexicon block's
-  logits when the hit is removed. Contributions are summed onto the words they cover.
+  logits when the hit is removed, and each word the change in the domain block's logits when
+  the word is removed. Contributions are summed onto the words they cover.
 - ``occlusion`` (any model, used for BERT): each word (or window of words, so that at most
   ``max_units`` variants are scored) is deleted in turn and the drop in each label's
   probability is its weight. Time is bounded by ``max_units + 1`` model calls' worth of text.
@@ -158,13 +159,20 @@ def linear_word_weights(classifier: Any, text: str) -> tuple[list[tuple[int, int
             if value:
                 _spread(value * centred[offset + j] / counts[j], start, end, words, starts, totals)
         offset += n_features
-    if "lexicon" in blocks:
-        lexicon_rows = centred[offset:]
-        full = blocks["lexicon"].toarray()[0] @ lexicon_rows
-        for start, end, _ in lexicon_hits(text):
+    for name, block in blocks.items():
+        if name in ("word", "char"):
+            continue
+        rows = centred[offset : offset + block.shape[1]]
+        offset += block.shape[1]
+        full = block.toarray()[0] @ rows
+        # AFINN hits are removed one at a time; other dense blocks one word at a time
+        spans = (
+            [(start, end) for start, end, _ in lexicon_hits(text)] if name == "lexicon" else words
+        )
+        for start, end in spans:
             without = text[:start] + " " * (end - start) + text[end:]
-            reduced = dict(classifier.feature_blocks([without]))["lexicon"].toarray()[0]
-            _spread(full - reduced @ lexicon_rows, start, end, words, starts, totals)
+            reduced = dict(classifier.feature_blocks([without]))[name].toarray()[0]
+            _spread(full - reduced @ rows, start, end, words, starts, totals)
     return words, totals
 
 

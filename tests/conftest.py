@@ -11,6 +11,9 @@ import pytest
 os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ["TRANSFORMERS_OFFLINE"] = "1"
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+# Small fits run faster single-threaded (BLAS threads only contend on 2 cores).
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -51,14 +54,13 @@ def small_data(tmp_path_factory, corpus_rows, authored_rows) -> tuple[Path, Path
 
 @pytest.fixture(scope="session")
 def baseline_dir(tmp_path_factory, small_data) -> Path:
-    """A baseline trained in the session on ``small_data``."""
+    """A baseline trained in the session on ``small_data``, with every feature block on."""
     from stance.backends.baseline import BaselineConfig
     from stance.training.recipes import train_and_save_baseline
 
     out = tmp_path_factory.mktemp("models") / "baseline"
-    train_and_save_baseline(
-        out, BaselineConfig(), corpus_path=small_data[0], authored_path=small_data[1]
-    )
+    config = BaselineConfig(lexicon_weight=0.5, domain_weight=0.5, calibrate=True)
+    train_and_save_baseline(out, config, corpus_path=small_data[0], authored_path=small_data[1])
     return out
 
 
@@ -116,3 +118,66 @@ def model_dir(request) -> Path:
     if request.param == "bert":
         pytest.importorskip("torch")
     return request.getfixturevalue(f"{request.param}_dir")
+
+
+@pytest.fixture(scope="session")
+def real_dev_file(tmp_path_factory, corpus_rows) -> Path:
+    """A stand-in for a real dev set, in its format, made from the corpus test comments and
+    dev paragraphs (the project ships no real dev set; tests never need one)."""
+    rows = [
+        {
+            "id": r["id"],
+            "text": r["text"],
+            "label": r["label"],
+            "kind": "comment" if r["kind"] == "comment" else "article_paragraph",
+            "source_url": f"https://example.org/{r['source']}",
+        }
+        for r in corpus_rows
+        if r["split"] in ("test", "dev")
+    ]
+    return _write_jsonl(tmp_path_factory.mktemp("realdev") / "dev.jsonl", rows)
+
+
+@pytest.fixture(scope="session")
+def installed_wheel(tmp_path_factory) -> Path:
+    """stance built as a wheel and installed (without dependencies) into a folder: put it first
+    on PYTHONPATH to run code against an installed stance instead of the checkout."""
+    import subprocess
+    import sys
+
+    pytest.importorskip("hatchling")
+    dist = tmp_path_factory.mktemp("dist")
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--no-build-isolation",
+            "-q",
+            "-w",
+            str(dist),
+            str(REPO),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    target = tmp_path_factory.mktemp("site")
+    wheel = next(dist.glob("stance-*.whl"))
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--no-deps",
+            "-q",
+            "--target",
+            str(target),
+            str(wheel),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    return target

@@ -19,6 +19,8 @@ MODULES = [
     "stance.data.corpus",
     "stance.features",
     "stance.features.lexicon",
+    "stance.features.domain",
+    "stance.evaluation.realdev",
     "stance.evaluation.calibration",
     "stance.evaluation.metrics",
     "stance.evaluation.harness",

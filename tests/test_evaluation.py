@@ -121,7 +121,7 @@ def test_baseline_temperature_from_corpus_units_only(corpus_rows, authored_rows)
         model = train_baseline(
             training.texts,
             training.labels,
-            BaselineConfig(char_ngram_max=4, calibration_data=data),
+            BaselineConfig(char_ngram_max=4, calibrate=True, calibration_data=data),
             groups=training.groups,
             origins=training.origins,
         )

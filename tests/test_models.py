@@ -107,3 +107,11 @@ def test_wrong_labels_in_bert_config(copy_of, bert_dir):
     config["label2id"] = {"neg": 0, "pos": 1, "neu": 2}
     (path / "config.json").write_text(json.dumps(config))
     _assert_model_error(path, "labels")
+
+
+def test_shipped_baseline_was_trained_with_the_code_defaults():
+    """BaselineConfig's defaults are the shipped recipe: there is no second copy to drift."""
+    from stance.backends.baseline import BaselineConfig
+
+    meta = json.loads((Path(__file__).parents[1] / "models/baseline/metadata.json").read_text())
+    assert BaselineConfig.from_dict(meta["hyperparameters"]) == BaselineConfig()

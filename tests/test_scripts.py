@@ -196,3 +196,54 @@ def test_agreement_and_dataset_card_are_current(capsys):
     out = capsys.readouterr().out
     assert "corpus: n = 145" in out and "authored sample: n = " in out
     assert run_script("dataset_card", "--check") == 0
+
+
+def test_train_baseline_refuses_a_missing_or_bad_config(tmp_path, small_data):
+    from stance.errors import ConfigError
+
+    args = ["--output", str(tmp_path / "m"), "--corpus", str(small_data[0]), "--without-authored"]
+    missing = tmp_path / "nope.json"
+    with pytest.raises(ConfigError, match=f"{missing}: config file not found"):
+        run_script("train_baseline", *args, "--config", str(missing))
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"C": 1.0, "char_ngrams": 3}', encoding="utf-8")
+    with pytest.raises(ConfigError, match=f"{bad}: unknown baseline hyperparameter"):
+        run_script("train_baseline", *args, "--config", str(bad))
+    assert not (tmp_path / "m").exists()
+
+
+def test_train_baseline_script_against_an_installed_wheel(tmp_path, small_data, installed_wheel):
+    """Run from another folder with an installed stance, the script trains the shipped recipe."""
+    import os
+    import subprocess
+    import sys
+
+    from stance.backends.baseline import BaselineConfig
+
+    out = tmp_path / "model"
+    code = (
+        "import runpy, stance, sys; print(stance.__file__); "
+        f"runpy.run_path({str(REPO / 'training' / 'train_baseline.py')!r}, run_name='__main__')"
+    )
+    env = {**os.environ, "PYTHONPATH": str(installed_wheel)}
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            code,
+            "--output",
+            str(out),
+            "--corpus",
+            str(small_data[0]),
+            "--authored",
+            str(small_data[1]),
+        ],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert done.stdout.splitlines()[0].startswith(str(installed_wheel))
+    meta = json.loads((out / "metadata.json").read_text())
+    assert BaselineConfig.from_dict(meta["hyperparameters"]) == BaselineConfig()

@@ -18,13 +18,15 @@ import random
 from pathlib import Path
 
 from stance.data.agreement import agreement
-from stance.data.corpus import read_authored, repo_root
+from stance.data.corpus import read_authored
 
-ANNOTATIONS = repo_root() / "labelled" / "annotations"
+REPO = Path(__file__).resolve().parents[1]
+
+ANNOTATIONS = REPO / "labelled" / "annotations"
 
 
 def sample_authored(seed: int, fraction: float, texts_out: Path) -> None:
-    rows = read_authored(repo_root() / "labelled" / "authored.jsonl")
+    rows = read_authored(REPO / "labelled" / "authored.jsonl")
     sample = random.Random(seed).sample(rows, k=round(len(rows) * fraction))
     with (ANNOTATIONS / "authored_sample_pass1.jsonl").open("w", encoding="utf-8") as out:
         for row in sorted(sample, key=lambda r: r["id"]):

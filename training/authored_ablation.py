@@ -17,12 +17,13 @@ import json
 import statistics
 from pathlib import Path
 
-from stance.data.corpus import repo_root
 from stance.data.datacard import fill_markers
 from stance.data.trainset import load_examples
 from stance.evaluation.report import markdown_table
 from stance.modeldir import read_metadata, shipped_model_dir
 from stance.training.ablation import run
+
+REPO = Path(__file__).resolve().parents[1]
 
 
 def summarise(records: list[dict]) -> dict[tuple[str, float], dict[str, float]]:
@@ -69,7 +70,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--backends", nargs="+", default=["baseline", "bert"])
     parser.add_argument("--fractions", nargs="+", type=float, default=[0.0, 0.25, 0.5, 1.0])
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
-    parser.add_argument("--output", type=Path, default=repo_root() / "reports")
+    parser.add_argument("--output", type=Path, default=REPO / "reports")
     parser.add_argument("--update-readme", action="store_true")
     parser.add_argument(
         "--resume",
@@ -149,7 +150,7 @@ def main(argv: list[str] | None = None) -> None:
     plot(summary, args.output / "authored_learning_curve.png")
     print(text)
     if args.update_readme:
-        readme = repo_root() / "README.md"
+        readme = REPO / "README.md"
         readme.write_text(fill_markers(readme.read_text(encoding="utf-8"), {"ablation": text}))
 
 

@@ -9,16 +9,19 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
-from stance.data.corpus import read_authored, read_corpus, repo_root
+from stance.data.corpus import read_authored, read_corpus
 from stance.data.datacard import card_sections, fill_markers
+
+REPO = Path(__file__).resolve().parents[1]
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--check", action="store_true")
     args = parser.parse_args(argv)
-    labelled = repo_root() / "labelled"
+    labelled = REPO / "labelled"
     card = labelled / "README.md"
     authored_file = labelled / "authored.jsonl"
     sections = card_sections(

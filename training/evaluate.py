@@ -1,7 +1,11 @@
-"""Evaluate a model on the held-out test split and by leave-one-document-out CV.
+"""Evaluate a model on the held-out test split, by leave-one-document-out CV and, optionally, on
+a real dev set and by leave-one-writer-out CV over the authored texts.
 
 Usage: python training/evaluate.py [--model baseline] [--no-cv] [--seed 0] [--output reports]
-       [--update-readme]
+       [--real-dev PATH] [--writers [--writer-folds K]] [--update-readme]
+
+--real-dev PATH reads real texts with gold labels (JSON Lines with id, text, label, kind; see
+stance/evaluation/realdev.py). They are only scored: never trained on, never copied.
 
 Writes reports/<model>.md, <model>.json, <model>-confusion.png and <model>-reliability.png.
 With --update-readme, rewrites the results table in README.md from every reports/*.json.
@@ -15,16 +19,19 @@ import shlex
 import sys
 from pathlib import Path
 
-from stance.data.corpus import repo_root
 from stance.data.datacard import fill_markers
 from stance.evaluation.harness import evaluate_model
 from stance.evaluation.report import (
     RESULTS_HEADER,
+    YARDSTICK_HEADER,
     calibration_summary,
     markdown_table,
     results_rows,
     write_report,
+    yardstick_rows,
 )
+
+REPO = Path(__file__).resolve().parents[1]
 
 MODEL_ORDER = ("baseline", "bert")
 
@@ -46,10 +53,18 @@ def update_readme(report_dir: Path, readme: Path) -> None:
             f"Made by {commands} (bootstrap over texts, 1,000 resamples, seed 0).",
         ]
     )
+    yardsticks = "\n".join(
+        [
+            markdown_table(YARDSTICK_HEADER, yardstick_rows(reports)),
+            "",
+            f"Macro-F1, from the reports made by {commands}.",
+        ]
+    )
     text = fill_markers(
         readme.read_text(encoding="utf-8"),
         {
             "results": results,
+            "yardsticks": yardsticks,
             "calibration": calibration_summary(reports)
             + f"\n\nFrom the reports made by {commands}.",
         },
@@ -62,7 +77,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--model", default="baseline", help="'baseline', 'bert' or a directory")
     parser.add_argument("--no-cv", action="store_true", help="skip leave-one-document-out CV")
     parser.add_argument("--seed", type=int, default=0, help="bootstrap seed")
-    parser.add_argument("--output", type=Path, default=repo_root() / "reports")
+    parser.add_argument("--output", type=Path, default=REPO / "reports")
+    parser.add_argument("--real-dev", type=Path, default=None, help="real dev set (JSON Lines)")
+    parser.add_argument(
+        "--writers", action="store_true", help="also leave-one-writer-out CV (authored texts)"
+    )
+    parser.add_argument(
+        "--writer-folds", type=int, default=None, help="group the writers into K folds"
+    )
     parser.add_argument("--update-readme", action="store_true")
     parser.add_argument(
         "--update-model-card",
@@ -71,7 +93,15 @@ def main(argv: list[str] | None = None) -> None:
     )
     args = parser.parse_args(argv)
 
-    report = evaluate_model(args.model, cv=not args.no_cv, seed=args.seed, progress=True)
+    report = evaluate_model(
+        args.model,
+        cv=not args.no_cv,
+        seed=args.seed,
+        progress=True,
+        real_dev=args.real_dev,
+        writers=args.writers,
+        writer_folds=args.writer_folds,
+    )
     command = "python training/evaluate.py " + shlex.join(
         a
         for a in (argv if argv is not None else sys.argv[1:])
@@ -88,7 +118,7 @@ def main(argv: list[str] | None = None) -> None:
         write_bert_card(classifier.path, classifier.metadata, report)
         print(f"updated the model card in {classifier.path}")
     if args.update_readme:
-        update_readme(args.output, repo_root() / "README.md")
+        update_readme(args.output, REPO / "README.md")
         print("updated README.md")
 
 

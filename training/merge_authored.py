@@ -15,8 +15,10 @@ import json
 import sys
 from pathlib import Path
 
-from stance.data.corpus import AUTHORED_SCHEMA, read_authored, read_corpus, read_jsonl, repo_root
+from stance.data.corpus import AUTHORED_SCHEMA, read_authored, read_corpus, read_jsonl
 from stance.data.originality import shared_runs
+
+REPO = Path(__file__).resolve().parents[1]
 
 BATCH_FIELDS = ("text", "label", "register", "speaker", "topic", "rationale")
 
@@ -25,9 +27,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("batch", type=Path)
     parser.add_argument("--writer", required=True, help="batch id, e.g. w15")
-    parser.add_argument(
-        "--authored", type=Path, default=repo_root() / "labelled" / "authored.jsonl"
-    )
+    parser.add_argument("--authored", type=Path, default=REPO / "labelled" / "authored.jsonl")
     args = parser.parse_args(argv)
 
     batch_schema = {name: AUTHORED_SCHEMA[name] for name in BATCH_FIELDS}

@@ -16,15 +16,16 @@ import json
 from pathlib import Path
 
 from stance.backends.bert import pick_device
-from stance.data.corpus import repo_root
 from stance.data.trainset import load_examples
 from stance.training.pretraining import EncoderSize, pretrain_mlm, save_encoder, train_wordpiece
+
+REPO = Path(__file__).resolve().parents[1]
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--text", type=Path, default=repo_root() / "data" / "debian_da.txt")
-    parser.add_argument("--output", type=Path, default=repo_root() / "models" / "danish-mini-bert")
+    parser.add_argument("--text", type=Path, default=REPO / "data" / "debian_da.txt")
+    parser.add_argument("--output", type=Path, default=REPO / "models" / "danish-mini-bert")
     parser.add_argument("--epochs", type=int, default=6)
     parser.add_argument("--layers", type=int, default=4)
     parser.add_argument("--hidden", type=int, default=256)

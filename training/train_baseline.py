@@ -1,31 +1,34 @@
 """Train the scikit-learn baseline and write a model directory.
 
 Usage: python training/train_baseline.py [--output models/baseline] [--seed 0]
-       [--config training/baseline_config.json] [--without-authored] [--authored-fraction F]
+       [--config FILE] [--without-authored] [--authored-fraction F]
 
-Trains on the corpus train + dev units plus the authored texts (hyperparameters were chosen by
-cross-validation on train + dev, see tune_baseline.py), fits a temperature on grouped
-out-of-fold predictions when the config asks for it (see tune_calibration.py), and writes
-model.skops + metadata.json.
+Trains on the corpus train + dev units plus the authored texts with the shipped recipe: the
+defaults of stance.backends.baseline.BaselineConfig (chosen on a real dev set, see
+tune_baseline.py and reports/baseline-tuning.md). --config FILE overrides hyperparameters from a
+JSON object; a missing or unreadable file is an error. Fits a temperature on grouped out-of-fold
+predictions when the config asks for it (see tune_calibration.py), and writes the model
+directory.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
 from stance.backends.baseline import BaselineConfig
-from stance.data.corpus import repo_root
+from stance.training.baseline import read_baseline_config
 from stance.training.recipes import train_and_save_baseline
+
+REPO = Path(__file__).resolve().parents[1]
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--output", type=Path, default=repo_root() / "models" / "baseline")
+    parser.add_argument("--output", type=Path, default=REPO / "models" / "baseline")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument(
-        "--config", type=Path, default=repo_root() / "training" / "baseline_config.json"
+        "--config", type=Path, default=None, help="JSON hyperparameters (default: shipped recipe)"
     )
     parser.add_argument("--corpus", type=Path, default=None, help="stance.jsonl to train on")
     parser.add_argument("--authored", type=Path, default=None, help="authored.jsonl to train on")
@@ -33,11 +36,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--authored-fraction", type=float, default=1.0)
     args = parser.parse_args(argv)
 
-    config = (
-        BaselineConfig.from_dict(json.loads(args.config.read_text(encoding="utf-8")))
-        if args.config.is_file()
-        else BaselineConfig()
-    )
+    config = BaselineConfig() if args.config is None else read_baseline_config(args.config)
     classifier = train_and_save_baseline(
         args.output,
         config,

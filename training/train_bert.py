@@ -15,9 +15,10 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from stance.data.corpus import repo_root
 from stance.training.bert import FineTuneConfig
 from stance.training.recipes import train_and_save_bert
+
+REPO = Path(__file__).resolve().parents[1]
 
 DEFAULT_BASE = "Maltehb/danish-bert-botxo"
 
@@ -26,7 +27,7 @@ def main(argv: list[str] | None = None) -> None:
     defaults = FineTuneConfig()
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--base-model", default=DEFAULT_BASE, help="hub id or local directory")
-    parser.add_argument("--output", type=Path, default=repo_root() / "models" / "bert")
+    parser.add_argument("--output", type=Path, default=REPO / "models" / "bert")
     parser.add_argument("--device", default="auto", help="auto, cpu or cuda")
     parser.add_argument("--epochs", type=int, default=defaults.epochs)
     parser.add_argument("--lr", type=float, default=defaults.lr)

@@ -16,11 +16,12 @@ import argparse
 import tempfile
 from pathlib import Path
 
-from stance.data.corpus import repo_root
 from stance.data.trainset import load_examples
 from stance.evaluation.report import markdown_table
 from stance.training.bert import FineTuneConfig
 from stance.training.tuning import bert_epoch_curve
+
+REPO = Path(__file__).resolve().parents[1]
 
 
 def random_init_copy(base: Path, target: Path) -> Path:
@@ -44,7 +45,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--batch-size", type=int, default=defaults.batch_size)
     parser.add_argument("--max-length", type=int, default=defaults.max_length)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--report", type=Path, default=repo_root() / "reports" / "bert-tuning.md")
+    parser.add_argument("--report", type=Path, default=REPO / "reports" / "bert-tuning.md")
     args = parser.parse_args(argv)
 
     corpus, authored, _ = load_examples()

@@ -49,7 +49,8 @@ CALIBRATION_DATA = ("all", "corpus")
 
 @dataclass(frozen=True)
 class BaselineConfig:
-    """Hyperparameters of the baseline pipeline.
+    """Hyperparameters of the baseline pipeline. The defaults are the shipped recipe: there is
+    no other copy of it (``tests/test_models.py`` checks the shipped model against them).
 
     >>> BaselineConfig(C=0)
     Traceback (most recent call last):
@@ -58,14 +59,15 @@ class BaselineConfig:
     """
 
     word_ngram_max: int = 2
-    char_ngram_min: int = 2
-    char_ngram_max: int = 5
+    char_ngram_min: int = 3
+    char_ngram_max: int = 6
     sublinear_tf: bool = True
     lexicon: bool = True
-    lexicon_weight: float = 0.5
+    lexicon_weight: float = 0.0
+    domain_weight: float = 0.0
     C: float = 10.0
     class_weight: str | None = "balanced"
-    calibrate: bool = True
+    calibrate: bool = False
     calibration_data: str = "all"
 
     def __post_init__(self) -> None:
@@ -80,6 +82,8 @@ class BaselineConfig:
             raise ConfigError(f"C must be > 0, got {self.C}")
         if self.lexicon_weight < 0:
             raise ConfigError(f"lexicon_weight must be >= 0, got {self.lexicon_weight}")
+        if self.domain_weight < 0:
+            raise ConfigError(f"domain_weight must be >= 0, got {self.domain_weight}")
         if self.class_weight not in (None, "balanced"):
             raise ConfigError(f"class_weight must be None or 'balanced', got {self.class_weight!r}")
         if self.calibration_data not in CALIBRATION_DATA:
@@ -114,14 +118,15 @@ class BaselineClassifier(Classifier):
         return BaselineConfig.from_dict(self.metadata.get("hyperparameters", {}))
 
     def feature_blocks(self, texts: list[str]) -> list[tuple[str, Any]]:
-        """The weighted feature matrix of each block (``word``, ``char``, ``lexicon``)."""
+        """The weighted feature matrix of each block (``word``, ``char``, then the dense blocks
+        such as ``lexicon`` and ``domain``), each a CSR matrix."""
         import scipy.sparse as sp
         import sklearn
 
         blocks = []
         with sklearn.config_context(assume_finite=True, skip_parameter_validation=True):
             for name, transformer, weight in self._blocks:
-                if name == "lexicon":
+                if name not in ("word", "char"):
                     dense = transformer.transform(texts) * weight
                     blocks.append((name, sp.csr_matrix(dense)))
                 else:

@@ -31,8 +31,9 @@ class Example:
     text: str
     label: str
     group: str
-    origin: str  # "corpus" or "authored"
+    origin: str  # "corpus", "authored" or "real"
     split: str | None = None
+    source: str | None = None  # the page a real text comes from
 
 
 @dataclass(frozen=True)

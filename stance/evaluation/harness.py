@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
@@ -95,6 +96,38 @@ def leave_one_document_out(
     return Predictions(order, np.vstack(probs), uncalibrated)
 
 
+def leave_writers_out(
+    fit: FitFn,
+    corpus: Sequence[Example],
+    authored: Sequence[Example],
+    *,
+    n_folds: int | None = None,
+    progress: bool = False,
+) -> Predictions:
+    """Train on all ``corpus`` units plus the authored texts of the other writers, predict the
+    held-out writers' texts; pool. ``n_folds=None`` holds out one writer at a time; a number
+    groups the writers into that many folds (in order of their ids)."""
+    writers = sorted({e.group for e in authored})
+    folds = (
+        [[w] for w in writers]
+        if n_folds is None
+        else [writers[i::n_folds] for i in range(min(n_folds, len(writers)))]
+    )
+    order: list[Example] = []
+    probs: list[np.ndarray] = []
+    for held_writers in folds:
+        train = list(corpus) + [e for e in authored if e.group not in held_writers]
+        held = [e for e in authored if e.group in held_writers]
+        if progress:
+            import sys
+
+            print(f"  writers {held_writers}: training on {len(train)} texts", file=sys.stderr)
+        predictions = predict_examples(fit(TrainingSet(train)), held)
+        order.extend(held)
+        probs.append(predictions.probs)
+    return Predictions(order, np.vstack(probs))
+
+
 def reference_models() -> list[Any]:
     """Fresh instances of the reference classifiers."""
     from stance.evaluation.reference import MajorityClassifier, SentimentAsStance
@@ -148,11 +181,22 @@ def authored_for(metadata: dict[str, Any], authored: Sequence[Example]) -> list[
 
 
 def evaluate_model(
-    model: Any = None, *, cv: bool = True, seed: int = 0, progress: bool = False
+    model: Any = None,
+    *,
+    cv: bool = True,
+    seed: int = 0,
+    progress: bool = False,
+    real_dev: str | Path | None = None,
+    writers: bool = False,
+    writer_folds: int | None = None,
 ) -> dict[str, Any]:
-    """Evaluate a model (name, path or loaded classifier) on the test split and by LODO CV.
+    """Evaluate a model (name, path or loaded classifier) on the test split, by LODO CV, and
+    optionally on a real dev set (``real_dev``, see :mod:`stance.evaluation.realdev`) and by
+    leave-one-writer-out CV over the authored texts (``writers``; ``writer_folds`` groups the
+    writers into that many folds, for slow backends).
 
-    Returns a JSON-ready dictionary with the model's rows and the reference rows.
+    Returns a JSON-ready dictionary with the model's rows and the reference rows. Real dev
+    texts are never stored in it: only scores.
     """
     from stance.api import load_classifier
     from stance.data.trainset import load_examples
@@ -167,9 +211,31 @@ def evaluate_model(
     rows: dict[str, dict[str, Any]] = {}
     name = str(metadata.get("name", metadata.get("backend")))
     rows[name] = {"test": predict_examples(classifier, test).score(seed)}
-    for reference in reference_models():
-        fitted = reference.fit([e.text for e in train], [e.label for e in train])
-        rows[reference.name] = {"test": predict_examples(fitted, test).score(seed)}
+    references = [
+        reference.fit([e.text for e in train], [e.label for e in train])
+        for reference in reference_models()
+    ]
+    for fitted in references:
+        rows[fitted.name] = {"test": predict_examples(fitted, test).score(seed)}
+    if real_dev is not None:
+        from stance.evaluation.realdev import kind_scores, read_real_dev
+
+        real = read_real_dev(real_dev)
+        predicted = predict_examples(classifier, real)
+        rows[name]["real_dev"] = kind_scores(real, predicted.y_pred, predicted.probs, seed)
+        for fitted in references:
+            ref = predict_examples(fitted, real)
+            rows[fitted.name]["real_dev"] = kind_scores(real, ref.y_pred, None, seed)
+    if writers and used_authored:
+        train_dev = [e for e in corpus if e.split in ("train", "dev")]
+        lowo = leave_writers_out(
+            training_fit_function(metadata),
+            train_dev,
+            used_authored,
+            n_folds=writer_folds,
+            progress=progress,
+        )
+        rows[name]["writers"] = {**lowo.score(seed), "folds": writer_folds or "one per writer"}
     lodo_predictions = None
     if cv:
         lodo_predictions = leave_one_document_out(
@@ -183,6 +249,7 @@ def evaluate_model(
     return {
         "model": name,
         "path": str(classifier.path) if classifier.path else None,
+        "real_dev": None if real_dev is None else Path(real_dev).name,
         "backend": metadata.get("backend"),
         "training_data": metadata.get("training_data"),
         "seed": seed,

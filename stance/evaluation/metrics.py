@@ -15,15 +15,24 @@ def macro_f1(y_true: Sequence[str], y_pred: Sequence[str]) -> float:
     """Macro-F1 over the labels that occur in ``y_true`` (the gold labels).
 
     A label with no gold examples (``for`` on the test split) is left out of the average;
-    wrongly predicting it still costs recall of the gold labels.
+    wrongly predicting it still costs recall of the gold labels. (The same value as
+    scikit-learn's ``f1_score(..., labels=sorted(set(y_true)), average="macro")``, computed
+    with numpy: the bootstrap calls it thousands of times.)
 
     >>> macro_f1(["against", "neutral"], ["against", "for"])
     0.5
     """
-    from sklearn.metrics import f1_score
-
-    labels = sorted(set(y_true))
-    return float(f1_score(y_true, y_pred, labels=labels, average="macro", zero_division=0))
+    gold = np.asarray(y_true, dtype=object)
+    predicted = np.asarray(y_pred, dtype=object)
+    if gold.shape != predicted.shape:
+        raise ValueError(f"{len(gold)} gold labels but {len(predicted)} predictions")
+    scores = []
+    for label in sorted(set(gold.tolist())):
+        is_gold, is_pred = gold == label, predicted == label
+        tp = int(np.sum(is_gold & is_pred))
+        denominator = int(is_gold.sum()) + int(is_pred.sum())
+        scores.append(2 * tp / denominator if denominator else 0.0)
+    return float(np.mean(scores)) if scores else 0.0
 
 
 def bootstrap_interval(

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from stance.features.domain import DOMAIN_FEATURE_NAMES, domain_features
 from stance.features.lexicon import SENTIMENT_FEATURE_NAMES, sentiment_features
 
 Featurizer = Callable[[str], list[float]]
 
 DENSE_FEATURES: dict[str, tuple[Featurizer, tuple[str, ...]]] = {
     "afinn": (sentiment_features, SENTIMENT_FEATURE_NAMES),
+    "domain": (domain_features, DOMAIN_FEATURE_NAMES),
 }
 """Every dense featuriser by name: the function and the names of the values it returns."""
 

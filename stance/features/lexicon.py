@@ -86,3 +86,22 @@ SENTIMENT_FEATURE_NAMES: tuple[str, ...] = (
     "afinn_positive_rate",
     "afinn_negative_rate",
 )
+
+
+def word_scores(words: list[str]) -> list[float]:
+    """The AFINN-da score of each lower-cased token (a two-word phrase scores on its first word).
+
+    >>> word_scores(["en", "skændsel"])
+    [0.0, -2.0]
+    """
+    single, phrases = _lexicon()
+    scores = [0.0] * len(words)
+    i = 0
+    while i < len(words):
+        if i + 1 < len(words) and (words[i], words[i + 1]) in phrases:
+            scores[i] = float(phrases[(words[i], words[i + 1])])
+            i += 2
+            continue
+        scores[i] = float(single.get(words[i], 0))
+        i += 1
+    return scores

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Sequence
 from dataclasses import asdict
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from stance.backends.baseline import CHAR_BITS, WORD_BITS, BaselineClassifier, BaselineConfig
+from stance.errors import ConfigError
 from stance.labels import LABEL2ID, LABELS
 
 
@@ -68,6 +71,16 @@ def build_pipeline(config: BaselineConfig, seed: int = 0) -> Any:
             ("lexicon", Pipeline([("scores", LexiconFeatures()), ("scale", StandardScaler())]))
         )
         weights["lexicon"] = config.lexicon_weight
+    if config.domain_weight > 0:
+        parts.append(
+            (
+                "domain",
+                Pipeline(
+                    [("scores", LexiconFeatures(featurizer="domain")), ("scale", StandardScaler())]
+                ),
+            )
+        )
+        weights["domain"] = config.domain_weight
     return Pipeline(
         [
             ("features", FeatureUnion(parts, transformer_weights=weights)),
@@ -198,3 +211,28 @@ def train_baseline_on(
         seed=seed,
         metadata=metadata,
     )
+
+
+def read_baseline_config(path: str | Path) -> BaselineConfig:
+    """A :class:`BaselineConfig` from a JSON file of hyperparameters (missing names keep the
+    shipped defaults).
+
+    Raises:
+        ConfigError: the file is missing, unreadable, not a JSON object, or names unknown or
+            invalid hyperparameters; the message names the path.
+    """
+    path = Path(path)
+    try:
+        values = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: config file not found") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read the config file ({exc})") from None
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"{path}: not valid JSON ({exc.msg}, line {exc.lineno})") from None
+    if not isinstance(values, dict):
+        raise ConfigError(f"{path}: expected a JSON object of hyperparameters")
+    try:
+        return BaselineConfig.from_dict(values)
+    except (ConfigError, TypeError) as exc:
+        raise ConfigError(f"{path}: {exc}") from None

@@ -1,0 +1,299 @@
+"""Domain knowledge the training texts do not teach: a stance lexicon about jobcentres with
+negation, contrast and intensity, target cues, and the shape of a text (questions, shouting,
+first person, figures, quotes).
+
+The lexicon (``domain_lexicon.tsv`` beside this module) was written for the project (MIT). Each
+cue's weight is reversed (and damped) when a negator stands just before it or, as Danish puts
+*ikke* after the verb, just after it in the same clause; cues after *men* / *dog* count more and
+cues inside a *selvom* clause count less; an intensifier before a cue strengthens it. Cues and
+AFINN-da sentiment words near a mention of the target (jobcentre, caseworker, the employment
+effort) are counted apart from the rest, as are mentions of other targets (government, laws,
+a-kasser), so the model can tell criticism of the jobcentres from criticism of others.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+
+_TOKEN = re.compile(r"\w+(?:-\w+)*|[.!?;:]+|[,»«”“\"]")
+_WORDISH = re.compile(r"\w")
+_SENTENCE_END = re.compile(r"[.!?;:]+")
+_CAPS = re.compile(r"\b[A-ZÆØÅ]{3,}\b")
+_DIGIT = re.compile(r"\d")
+_QUOTE = re.compile(r"(?m)[»«”“\"]|^\s*[-–]\s")
+_FIRST_PERSON = frozenset({"jeg", "mig", "min", "mit", "mine"})
+
+NEGATION_FACTOR = -0.7
+"""A negated cue counts for the opposite stance, a little weaker ("ikke hjælpsom")."""
+CONTRAST_AFTER = 1.5
+CONTRAST_BEFORE = 0.6
+CONCESSIVE = 0.5
+TARGET_WINDOW = 6
+"""Tokens on each side of a target mention that count as "near the target"."""
+
+DOMAIN_FEATURE_NAMES: tuple[str, ...] = (
+    "dom_against",
+    "dom_for",
+    "dom_balance",
+    "dom_against_near_target",
+    "dom_for_near_target",
+    "dom_negated_cues",
+    "afinn_adjusted",
+    "afinn_near_target",
+    "afinn_near_other",
+    "target_mentions",
+    "other_mentions",
+    "question_rate",
+    "exclamation_rate",
+    "shouting_rate",
+    "first_person_rate",
+    "digit_rate",
+    "quoted",
+    "log_words",
+)
+
+
+@dataclass(frozen=True)
+class _Entry:
+    tokens: tuple[str, ...]
+    prefix: tuple[bool, ...]
+    category: str
+    weight: float
+
+
+@dataclass(frozen=True, eq=False)
+class Lexicon:
+    """The parsed stance lexicon: entries by first token (exact, or a stem for prefix entries)."""
+
+    exact: dict[str, list[_Entry]]
+    prefixes: dict[str, list[_Entry]]
+
+    def candidates(self, token: str) -> list[_Entry]:
+        """Entries whose first token matches ``token``, longest phrase first."""
+        return _candidates(self, token)
+
+
+@lru_cache(maxsize=65536)
+def _candidates(lexicon: Lexicon, token: str) -> list[_Entry]:
+    found = list(lexicon.exact.get(token, ()))
+    for k in range(1, len(token) + 1):
+        found.extend(lexicon.prefixes.get(token[:k], ()))
+    return sorted(found, key=lambda e: (-len(e.tokens), -len(e.tokens[0])))
+
+
+@lru_cache(maxsize=1)
+def domain_lexicon() -> Lexicon:
+    """Read ``domain_lexicon.tsv`` (cached)."""
+    raw = resources.files("stance.features").joinpath("domain_lexicon.tsv").read_text("utf-8")
+    exact: dict[str, list[_Entry]] = {}
+    prefixes: dict[str, list[_Entry]] = {}
+    for number, line in enumerate(raw.splitlines(), start=1):
+        if not line.strip() or line.startswith("#"):
+            continue
+        try:
+            term, category, weight = line.split("\t")
+            parts = term.lower().split()
+            entry = _Entry(
+                tuple(p.rstrip("*") for p in parts),
+                tuple(p.endswith("*") for p in parts),
+                category,
+                float(weight),
+            )
+        except ValueError as exc:
+            raise ValueError(f"domain_lexicon.tsv, line {number}: {exc}") from None
+        first = entry.tokens[0]
+        (prefixes if entry.prefix[0] else exact).setdefault(first, []).append(entry)
+    return Lexicon(exact, prefixes)
+
+
+def _matches(entry: _Entry, words: list[str], i: int) -> bool:
+    if i + len(entry.tokens) > len(words):
+        return False
+    for k, (token, prefix) in enumerate(zip(entry.tokens, entry.prefix)):
+        word = words[i + k]
+        if not (word.startswith(token) if prefix else word == token):
+            return False
+    return True
+
+
+@dataclass(frozen=True)
+class Hit:
+    """A lexicon match: token span ``[start, end)``, category and weight."""
+
+    start: int
+    end: int
+    category: str
+    weight: float
+
+
+def tokenize(text: str) -> list[str]:
+    """Lower-cased words and the punctuation that bounds clauses.
+
+    >>> tokenize("Jobcentret hjalp mig IKKE, men...")
+    ['jobcentret', 'hjalp', 'mig', 'ikke', ',', 'men', '...']
+    """
+    return [t.lower() for t in _TOKEN.findall(text)]
+
+
+MENTIONS = frozenset({"target", "other"})
+
+
+def lexicon_matches(words: list[str]) -> list[Hit]:
+    """Greedy longest-first matches of the lexicon over ``words``; mentions of targets are
+    matched apart from the other categories, so "luk jobcentrene" is both a cue and a mention.
+
+    >>> [(h.category, h.start) for h in lexicon_matches(tokenize("Luk jobcentrene"))]
+    [('against', 0), ('target', 1)]
+    """
+    return _greedy(words, mentions=False) + _greedy(words, mentions=True)
+
+
+def _greedy(words: list[str], *, mentions: bool) -> list[Hit]:
+    lexicon = domain_lexicon()
+    hits: list[Hit] = []
+    i = 0
+    while i < len(words):
+        for entry in lexicon.candidates(words[i]):
+            if (entry.category in MENTIONS) == mentions and _matches(entry, words, i):
+                hits.append(Hit(i, i + len(entry.tokens), entry.category, entry.weight))
+                i += len(entry.tokens)
+                break
+        else:
+            i += 1
+    return hits
+
+
+def _clause_bounds(words: list[str]) -> list[int]:
+    """For every token, the index of the clause it belongs to (commas and sentence ends split)."""
+    clause, ids = 0, []
+    for word in words:
+        ids.append(clause)
+        if word == "," or _SENTENCE_END.fullmatch(word):
+            clause += 1
+    return ids
+
+
+def _sentence_ids(words: list[str]) -> list[int]:
+    sentence, ids = 0, []
+    for word in words:
+        ids.append(sentence)
+        if _SENTENCE_END.fullmatch(word):
+            sentence += 1
+    return ids
+
+
+def _scaled_cues(
+    words: list[str], hits: list[Hit], *, negation: bool = True, context: bool = True
+) -> list[tuple[Hit, float, bool]]:
+    """Each against/for cue with its weight after negation, contrast and intensity
+    (``negation`` / ``context`` switch those off, for ablations)."""
+    clauses = _clause_bounds(words)
+    sentences = _sentence_ids(words)
+    negators = [h for h in hits if h.category == "negator"]
+    intensifiers = {h.end: h.weight for h in hits if h.category == "intensifier"}
+    contrasts = [h for h in hits if h.category == "contrast"]
+    concessives = [h for h in hits if h.category == "concessive"]
+    scaled = []
+    for hit in hits:
+        if hit.category not in ("against", "for"):
+            continue
+        weight = hit.weight * (intensifiers.get(hit.start, 1.0) if context else 1.0)
+        negated = negation and any(
+            clauses[n.start] == clauses[hit.start]
+            and (0 < hit.start - n.end + 1 <= 3 or 0 <= n.start - hit.end <= 1)
+            for n in negators
+        )
+        if negated:
+            weight *= NEGATION_FACTOR
+        if not context:
+            scaled.append((hit, weight, negated))
+            continue
+        for c in contrasts:
+            if sentences[c.start] == sentences[hit.start]:
+                weight *= CONTRAST_AFTER if hit.start >= c.end else CONTRAST_BEFORE
+                break
+        if any(clauses[c.start] == clauses[hit.start] for c in concessives):
+            weight *= CONCESSIVE
+        scaled.append((hit, weight, negated))
+    return scaled
+
+
+def _afinn_words(words: list[str]) -> list[float]:
+    from stance.features.lexicon import word_scores
+
+    return word_scores(words)
+
+
+def domain_features(text: str, *, negation: bool = True, context: bool = True) -> list[float]:
+    """The domain features of ``text``, in :data:`DOMAIN_FEATURE_NAMES` order.
+
+    ``negation=False`` / ``context=False`` turn off negation handling / contrast, concession and
+    intensity (used only to measure what they add).
+
+    >>> f = dict(zip(DOMAIN_FEATURE_NAMES, domain_features("Jobcentret hjalp mig ikke.")))
+    >>> f["dom_against"] > 0, f["dom_for"] == 0, f["target_mentions"] > 0
+    (True, True, True)
+    """
+    words = tokenize(text)
+    n_words = max(1, sum(1 for w in words if _WORDISH.match(w)))
+    norm = math.sqrt(n_words)
+    hits = lexicon_matches(words)
+    targets = [h for h in hits if h.category == "target"]
+    others = [h for h in hits if h.category == "other"]
+
+    def near(position: int, mentions: list[Hit]) -> bool:
+        return any(m.start - TARGET_WINDOW <= position < m.end + TARGET_WINDOW for m in mentions)
+
+    against = favour = against_near = favour_near = 0.0
+    negated_cues = 0
+    for hit, weight, negated in _scaled_cues(words, hits, negation=negation, context=context):
+        negated_cues += negated
+        toward_against = (hit.category == "against") == (weight > 0)
+        value = abs(weight)
+        close = near(hit.start, targets)
+        if toward_against:
+            against += value
+            against_near += value * close
+        else:
+            favour += value
+            favour_near += value * close
+
+    afinn = _afinn_words(words)
+    negator_positions = {h.start for h in hits if h.category == "negator"}
+    adjusted = near_target = near_other = 0.0
+    for i, value in enumerate(afinn):
+        if not value:
+            continue
+        if negation and any(0 < i - j <= 3 or 0 < j - i <= 2 for j in negator_positions):
+            value *= NEGATION_FACTOR
+        adjusted += value
+        if near(i, targets):
+            near_target += value
+        if near(i, others):
+            near_other += value
+
+    sentences = max(1, len(_SENTENCE_END.findall(text)) or 1)
+    return [
+        against / norm,
+        favour / norm,
+        (favour - against) / norm,
+        against_near / norm,
+        favour_near / norm,
+        negated_cues / norm,
+        adjusted / norm,
+        near_target / norm,
+        near_other / norm,
+        sum(h.weight for h in targets) / norm,
+        sum(h.weight for h in others) / norm,
+        text.count("?") / sentences,
+        text.count("!") / sentences,
+        len(_CAPS.findall(text)) / n_words,
+        sum(w in _FIRST_PERSON for w in words) / n_words,
+        len(_DIGIT.findall(text)) / max(1, len(text)),
+        1.0 if _QUOTE.search(text) else 0.0,
+        math.log1p(n_words),
+    ]
