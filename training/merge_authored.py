@@ -1,11 +1,13 @@
 """Merge a batch of authored texts into labelled/authored.jsonl.
 
-Usage: python training/merge_authored.py BATCH.jsonl --writer w15 [--authored FILE]
+Usage: python training/merge_authored.py BATCH.jsonl --writer w15 [--blind FILE] [--authored FILE]
 
 The batch holds one JSON object a line with text, label, register, speaker, topic, rationale
 (see labelled/briefs/README.md). Texts that share a six-word run with the corpus, with the
 authored texts already merged, or with an earlier text of the batch are dropped and listed.
-New texts get the next ids (a-00001 …), the writer id and origin "authored".
+With --blind FILE (the blind second pass, ids wNN-001 … in line order), texts whose two labels
+disagree are dropped too. New texts get the next ids (a-00001 …), the writer id and origin
+"authored".
 """
 
 from __future__ import annotations
@@ -15,23 +17,26 @@ import json
 import sys
 from pathlib import Path
 
-from stance.data.corpus import AUTHORED_SCHEMA, read_authored, read_corpus, read_jsonl
+from stance.data.batches import BATCH_SCHEMA, read_batch
+from stance.data.corpus import read_authored, read_corpus, read_jsonl
 from stance.data.originality import shared_runs
 
 REPO = Path(__file__).resolve().parents[1]
-
-BATCH_FIELDS = ("text", "label", "register", "speaker", "topic", "rationale")
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("batch", type=Path)
     parser.add_argument("--writer", required=True, help="batch id, e.g. w15")
+    parser.add_argument("--blind", type=Path, default=None, help="blind second labels")
     parser.add_argument("--authored", type=Path, default=REPO / "labelled" / "authored.jsonl")
     args = parser.parse_args(argv)
 
-    batch_schema = {name: AUTHORED_SCHEMA[name] for name in BATCH_FIELDS}
-    batch = read_jsonl(args.batch, batch_schema)
+    batch = read_jsonl(args.batch, BATCH_SCHEMA)
+    disagreed: set[int] = set()
+    if args.blind is not None:
+        second = read_batch(args.batch, args.blind, args.writer)
+        disagreed = {i for i, b in enumerate(second.ids) if second.blind[b] != batch[i]["label"]}
     existing = read_authored(args.authored) if args.authored.is_file() else []
     if any(row["writer"] == args.writer for row in existing):
         print(f"writer {args.writer} is already merged into {args.authored}", file=sys.stderr)
@@ -44,6 +49,9 @@ def main(argv: list[str] | None = None) -> int:
     added = 0
     with args.authored.open("a", encoding="utf-8") as out:
         for i, row in enumerate(batch):
+            if i in disagreed:
+                print(f"dropped batch line {i + 1}: the blind label differs", file=sys.stderr)
+                continue
             if i in clashes:
                 other, run = clashes[i]
                 print(f"dropped batch line {i + 1}: shares {run!r} with {other}", file=sys.stderr)

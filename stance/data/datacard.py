@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from stance.data.agreement import agreement
+from stance.data.batches import read_batch
 from stance.data.corpus import KINDS, SPLITS
 from stance.evaluation.report import markdown_table
 from stance.labels import LABELS
@@ -76,6 +77,21 @@ def agreement_table(annotations: Path) -> str:
                     str(len(result["disagreements"])),
                 ]
             )
+    for blind in sorted(annotations.glob("w*_blind.jsonl")):
+        writer = blind.name.removesuffix("_blind.jsonl")
+        source = annotations.parent / "batches" / f"{writer}.jsonl"
+        if not source.is_file():
+            continue
+        batch = read_batch(source, blind, writer)
+        table_rows.append(
+            [
+                f"authored batch {writer}, every text (writer vs blind annotator)",
+                str(len(batch.rows)),
+                f"{batch.kappa:.3f}",
+                f"{batch.agreement:.1%}",
+                str(len(batch.rows) - len(batch.agreed_rows())),
+            ]
+        )
     return markdown_table(
         ["comparison", "n", "Cohen's κ", "raw agreement", "disagreements"], table_rows
     )

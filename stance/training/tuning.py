@@ -258,3 +258,43 @@ def real_dev_calibration(
             "mean_temperature": float(temperature),
         }
     return results
+
+
+def bert_real_dev_curve(
+    base_model: str,
+    config: Any,
+    training: Sequence[Example],
+    real: Sequence[Example],
+    *,
+    seed: int = 0,
+    log: Callable[[str], None] = print,
+) -> list[dict[str, float]]:
+    """Real dev scores after each fine-tuning epoch of one run on ``training``: per epoch the
+    mean over kinds of the macro-F1 (``kind_mean``) and each kind's macro-F1."""
+    from stance.evaluation.realdev import REAL_KINDS, kind_mean_macro_f1
+    from stance.labels import LABELS
+    from stance.training.bert import fine_tune
+
+    curve: list[dict[str, float]] = []
+
+    def record(epoch: int, classifier: Any) -> None:
+        logits = classifier._logits([e.text for e in real])
+        predicted = [LABELS[int(i)] for i in logits.argmax(axis=1)]
+        row = {"epoch": epoch, "kind_mean": kind_mean_macro_f1(real, predicted)}
+        for kind in REAL_KINDS:
+            idx = [i for i, e in enumerate(real) if e.group == kind]
+            row[kind] = macro_f1([real[i].label for i in idx], [predicted[i] for i in idx])
+        curve.append(row)
+        log(f"  {base_model} lr {config.lr}: epoch {epoch} real dev {row['kind_mean']:.3f}")
+
+    fine_tune(
+        base_model,
+        [e.text for e in training],
+        [e.label for e in training],
+        config,
+        seed=seed,
+        progress=False,
+        log=lambda _: None,
+        on_epoch=record,
+    )
+    return curve
