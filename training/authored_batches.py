@@ -6,8 +6,9 @@ Usage: python training/authored_batches.py --real-dev PATH [--batches w15 w16 ..
 For each batch in labelled/batches/ (with its blind second pass in labelled/annotations/), the
 texts whose two labels agree and that share no six-word run with the corpus or the authored
 texts are added to the training data (the authored texts without any batch being measured, so
-batches already merged are measured the same way) of the shipped recipe (BaselineConfig's defaults, with
-the given block weights) and of the same recipe without knowledge features; each variant is
+batches already merged are measured the same way) of the shipped recipe (BaselineConfig's
+defaults, with the given block weights) and of the same recipe without knowledge features; each
+variant is
 scored on the real dev set and paired against the same recipe without new batches. Writes
 reports/authored-batches.md with the agreement (Cohen's kappa) of every batch.
 """
