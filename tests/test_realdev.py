@@ -143,3 +143,60 @@ def test_tune_baseline_on_a_real_dev_set(small_data, real_dev_file, tmp_path):
     assert len(summary["trials"]) == 5  # the start config and the other four domain weights
     assert len(summary["split_half"]) == 10
     assert "Split-half check" in report.read_text()
+
+
+def test_knowledge_ablation_script(small_data, real_dev_file, tmp_path):
+    module = runpy.run_path(
+        str(REPO / "training" / "knowledge_ablation.py"), run_name="stance_script"
+    )
+    report = tmp_path / "knowledge.md"
+    module["main"](
+        [
+            "--real-dev",
+            str(real_dev_file),
+            "--domain-weight",
+            "0.5",
+            "--corpus",
+            str(small_data[0]),
+            "--authored",
+            str(small_data[1]),
+            "--report",
+            str(report),
+        ]
+    )
+    rows = json.loads(report.with_suffix(".json").read_text())["rows"]
+    names = [r["name"] for r in rows]
+    assert names[0] == "all knowledge features" and len(names) == len(set(names)) >= 9
+    assert "domain block without negation handling" in names
+    assert all("vs_reference" in r for r in rows[1:])
+    # the ablation variants live in this process only: the registry is restored for shipping
+    from stance.features import DENSE_FEATURES
+
+    assert {n for n in DENSE_FEATURES if not n.startswith("domain-")} == {"afinn", "domain"}
+
+
+def test_authored_batches_script(small_data, real_dev_file, tmp_path):
+    module = runpy.run_path(
+        str(REPO / "training" / "authored_batches.py"), run_name="stance_script"
+    )
+    report = tmp_path / "batches.md"
+    module["main"](
+        [
+            "--real-dev",
+            str(real_dev_file),
+            "--batches",
+            "w17",
+            "--domain-weight",
+            "0.5",
+            "--corpus",
+            str(small_data[0]),
+            "--authored",
+            str(small_data[1]),
+            "--report",
+            str(report),
+        ]
+    )
+    text = report.read_text()
+    assert "| w17 | 120 | 1.000 |" in text
+    results = json.loads(report.with_suffix(".json").read_text())["results"]
+    assert [r["name"].split(" (")[0] for r in results["n-grams only"]] == ["no new batch", "+ w17"]

@@ -24,6 +24,7 @@ from pathlib import Path
 
 from stance.backends.baseline import BaselineConfig
 from stance.data.batches import read_batch
+from stance.data.datacard import fill_markers
 from stance.data.originality import shared_runs
 from stance.data.trainset import load_examples
 from stance.evaluation.realdev import read_real_dev
@@ -41,7 +42,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--domain-weight", type=float, default=None)
     parser.add_argument("--lexicon-weight", type=float, default=None)
     parser.add_argument("--with-lodo", action="store_true")
+    parser.add_argument("--corpus", type=Path, default=None, help="stance.jsonl to train on")
+    parser.add_argument("--authored", type=Path, default=None, help="authored.jsonl to train on")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--update-readme", action="store_true", help="rewrite README's table")
     parser.add_argument("--report", type=Path, default=REPO / "reports" / "authored-batches.md")
     args = parser.parse_args(argv)
 
@@ -51,7 +55,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.lexicon_weight is not None:
         config = replace(config, lexicon_weight=args.lexicon_weight)
     plain = replace(config, lexicon_weight=0.0, domain_weight=0.0)
-    corpus, authored, _ = load_examples()
+    corpus, authored, _ = load_examples(args.corpus, args.authored)
     real = read_real_dev(args.real_dev)
     writers = args.batches or sorted(
         p.stem for p in (REPO / "labelled" / "batches").glob("w*.jsonl")
@@ -101,7 +105,9 @@ def main(argv: list[str] | None = None) -> None:
         header, table = comparison_table(rows, "no new batch")
         sections += [f"## {name.capitalize()} (`{cfg}`)", markdown_table(header, table)]
     argv = sys.argv[1:] if argv is None else argv
-    command = ("python training/authored_batches.py " + shlex.join(argv)).strip()
+    command = "python training/authored_batches.py " + shlex.join(
+        a for a in argv if a != "--update-readme"
+    )
     agreement = markdown_table(
         ["batch", "texts", "Cohen's κ", "agreement", "agreed", "dropped (six-word run)", "used"],
         counts,
@@ -126,6 +132,21 @@ def main(argv: list[str] | None = None) -> None:
         json.dumps({"command": command, "results": results}, indent=1) + "\n", encoding="utf-8"
     )
     print(f"wrote {args.report}")
+    if args.update_readme:
+        readme = REPO / "README.md"
+        header, table = comparison_table(results["with knowledge features"], "no new batch")
+        block = (
+            agreement
+            + "\n\n"
+            + markdown_table(header, table)
+            + f"\n\nMade by `{command}` (seed {args.seed}); the same without knowledge features "
+            "in `reports/authored-batches.md`."
+        )
+        readme.write_text(
+            fill_markers(readme.read_text(encoding="utf-8"), {"batches": block}),
+            encoding="utf-8",
+        )
+        print("updated README.md")
 
 
 if __name__ == "__main__":

@@ -21,6 +21,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from stance.backends.baseline import BaselineConfig
+from stance.data.datacard import fill_markers
 from stance.data.trainset import load_examples
 from stance.evaluation.realdev import read_real_dev
 from stance.evaluation.report import markdown_table
@@ -36,7 +37,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--domain-weight", type=float, default=None)
     parser.add_argument("--lexicon-weight", type=float, default=None)
     parser.add_argument("--with-lodo", action="store_true")
+    parser.add_argument(
+        "--variants", type=int, default=None, help="run only the first N variants (smoke tests)"
+    )
+    parser.add_argument("--corpus", type=Path, default=None, help="stance.jsonl to train on")
+    parser.add_argument("--authored", type=Path, default=None, help="authored.jsonl to train on")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--update-readme", action="store_true", help="rewrite README's table")
     parser.add_argument("--report", type=Path, default=REPO / "reports" / "knowledge-features.md")
     args = parser.parse_args(argv)
 
@@ -47,16 +54,18 @@ def main(argv: list[str] | None = None) -> None:
         full = replace(full, lexicon_weight=args.lexicon_weight)
     if full.domain_weight <= 0:
         parser.error("the full variant needs the domain block: pass --domain-weight W > 0")
-    corpus, authored, _ = load_examples()
+    corpus, authored, _ = load_examples(args.corpus, args.authored)
     real = read_real_dev(args.real_dev)
     recipes = [
         Recipe(v.name, lambda x, y, v=v: v.fit(x, y, args.seed), authored)
-        for v in knowledge_variants(full)
+        for v in knowledge_variants(full)[: args.variants]
     ]
     rows = compare(recipes, corpus, real, with_lodo=args.with_lodo, seed=args.seed)
     header, table = comparison_table(rows, "all knowledge features")
     argv = sys.argv[1:] if argv is None else argv
-    command = ("python training/knowledge_ablation.py " + shlex.join(argv)).strip()
+    command = "python training/knowledge_ablation.py " + shlex.join(
+        a for a in argv if a != "--update-readme"
+    )
     args.report.parent.mkdir(parents=True, exist_ok=True)
     args.report.write_text(
         "# Knowledge features, piece by piece\n\n"
@@ -74,6 +83,18 @@ def main(argv: list[str] | None = None) -> None:
         json.dumps({"command": command, "rows": rows}, indent=1) + "\n", encoding="utf-8"
     )
     print(f"wrote {args.report}")
+    if args.update_readme:
+        readme = REPO / "README.md"
+        block = (
+            markdown_table(header, table)
+            + f"\n\nMade by `{command}` (seed {args.seed}); details in "
+            "`reports/knowledge-features.md`."
+        )
+        readme.write_text(
+            fill_markers(readme.read_text(encoding="utf-8"), {"knowledge": block}),
+            encoding="utf-8",
+        )
+        print("updated README.md")
 
 
 if __name__ == "__main__":
