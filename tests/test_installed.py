@@ -176,6 +176,6 @@ def test_commands_work_from_an_installed_wheel(tmp_path, authored_rows):
     )
     assert (site / "stance" / "_models" / "danish-mini-bert" / "model.safetensors").is_file()
     result = _run(site, tmp_path / "elsewhere", authored_rows, bert=True)
-    _check(result, site, n_authored=1975)
+    _check(result, site, n_authored=len(authored_rows))  # the wheel ships all authored texts
     assert Path(result["bert_base"]).is_relative_to(site)
     assert result["pipeline"] in ("against", "for", "neutral")
