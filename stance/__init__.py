@@ -13,6 +13,7 @@ from stance.errors import (
     CorpusError,
     EmptyTextError,
     InputFileError,
+    LabelError,
     MissingDependencyError,
     ModelError,
     StanceError,
@@ -30,6 +31,7 @@ __all__ = [
     "EmptyTextError",
     "Explanation",
     "InputFileError",
+    "LabelError",
     "MissingDependencyError",
     "ModelError",
     "Prediction",
@@ -38,15 +40,25 @@ __all__ = [
     "__version__",
     "classify",
     "classify_many",
+    "evaluate_file",
     "explain",
     "load_classifier",
+    "suggest",
+    "train",
 ]
 
-_LAZY = {"explain": "stance.explanation", "Explanation": "stance.explanation"}
+_LAZY = {
+    "explain": "stance.explanation",
+    "Explanation": "stance.explanation",
+    "evaluate_file": "stance.evaluation.userfile",
+    "train": "stance.training.adapt",
+    "suggest": "stance.data.selection",
+}
 
 
 def __getattr__(name: str) -> object:
-    """``explain`` and ``Explanation`` load numpy, so they are imported on first use."""
+    """``explain``, ``Explanation``, ``evaluate_file``, ``train`` and ``suggest`` load numpy or
+    build-time tools, so they are imported on first use."""
     if name in _LAZY:
         import importlib
 

@@ -1,4 +1,6 @@
-"""The ``stance`` command line: classify texts or files, evaluate models, explain predictions.
+"""The ``stance`` command line: classify texts or files, evaluate models (on the project's data
+or your labelled file), train a model on your labels, suggest texts to label, explain
+predictions.
 
 Exit codes: 0 success; 1 some rows of a batch could not be classified (the output is still
 written); 2 bad usage or input (an error message says what and where).
@@ -18,6 +20,17 @@ from stance.errors import StanceError
 def _add_model(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--model", default=None, help="'baseline' (default), 'bert' or a model directory"
+    )
+
+
+def _add_labelled_file(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--text-column", default="text", help="column or field with the text")
+    parser.add_argument("--label-column", default="label", help="column or field with the label")
+    parser.add_argument(
+        "--label-map",
+        default=None,
+        metavar='"imod=against,for=for,neutral=neutral"',
+        help="map your label values to against/for/neutral",
     )
 
 
@@ -54,11 +67,104 @@ def build_parser() -> argparse.ArgumentParser:
     classify.add_argument("--quiet", action="store_true", help="no progress bar or summary")
     _add_model(classify)
 
-    evaluate = commands.add_parser("evaluate", help="evaluate a model (test split and LODO CV)")
+    evaluate = commands.add_parser(
+        "evaluate",
+        help="evaluate a model on your labelled file (--input), or on the project's test split "
+        "and by LODO CV",
+    )
+    evaluate.add_argument(
+        "--input", type=Path, help="your labelled .csv, .tsv, .jsonl or .parquet file"
+    )
+    _add_labelled_file(evaluate)
+    evaluate.add_argument(
+        "--references",
+        choices=["cv", "project"],
+        default="cv",
+        help="with --input: fit the reference rows by 5-fold CV on your file (default) or on "
+        "the project's corpus",
+    )
+    evaluate.add_argument("--json", action="store_true", help="with --input: print JSON")
     evaluate.add_argument("--no-cv", action="store_true", help="skip cross-validation")
-    evaluate.add_argument("--output", type=Path, default=Path("reports"), help="report directory")
+    evaluate.add_argument(
+        "--output",
+        type=Path,
+        default=None,
+        help="report directory (default: reports; with --input, no files unless given)",
+    )
     evaluate.add_argument("--seed", type=int, default=0)
+    evaluate.add_argument("--quiet", action="store_true", help="no progress bar")
     _add_model(evaluate)
+
+    train = commands.add_parser(
+        "train",
+        help="train a model on your labelled file (with the shipped training data by default) "
+        "and report whether adapting helped",
+    )
+    train.add_argument(
+        "--input", type=Path, required=True, help="labelled .csv, .tsv, .jsonl or .parquet"
+    )
+    train.add_argument("--output", type=Path, required=True, help="model directory to write")
+    _add_labelled_file(train)
+    train.add_argument("--backend", choices=["baseline", "bert"], default="baseline")
+    data = train.add_mutually_exclusive_group()
+    data.add_argument(
+        "--with-shipped-data",
+        dest="with_shipped_data",
+        action="store_true",
+        default=True,
+        help="train on the shipped training data plus your texts (default)",
+    )
+    data.add_argument(
+        "--only-my-data",
+        dest="with_shipped_data",
+        action="store_false",
+        help="train on your texts alone",
+    )
+    train.add_argument("--seed", type=int, default=0)
+    train.add_argument(
+        "--user-weight",
+        type=float,
+        default=None,
+        help="weight of each of your texts in the loss (default: chosen by CV on your texts)",
+    )
+    train.add_argument("--folds", type=int, default=5, help="folds of the CV on your texts")
+    train.add_argument(
+        "--base-model", default=None, help="bert: encoder to fine-tune (default: shipped base)"
+    )
+    train.add_argument("--device", default="auto", help="bert: auto, cpu or cuda")
+    train.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="change one of the shipped model's hyperparameters (repeatable), e.g. --set C=3",
+    )
+    train.add_argument("--json", action="store_true", help="print the report as JSON")
+    train.add_argument("--quiet", action="store_true", help="no progress")
+
+    suggest = commands.add_parser(
+        "suggest", help="pick the texts of an unlabelled file whose labels would teach most"
+    )
+    suggest.add_argument(
+        "--input", type=Path, required=True, help=".csv, .tsv, .jsonl, .parquet or .txt"
+    )
+    suggest.add_argument(
+        "--output", type=Path, required=True, help="file of rows to label (.csv, .jsonl, ...)"
+    )
+    suggest.add_argument("--n", type=int, default=100, help="how many texts to pick")
+    suggest.add_argument("--text-column", default="text", help="column or field with the text")
+    suggest.add_argument(
+        "--label-column", default="label", help="name of the empty column added for coding"
+    )
+    suggest.add_argument(
+        "--max-similarity",
+        type=float,
+        default=0.6,
+        help="skip texts this similar (character n-gram cosine) to one already picked",
+    )
+    suggest.add_argument("--seed", type=int, default=0)
+    suggest.add_argument("--quiet", action="store_true", help="no progress bar or summary")
+    _add_model(suggest)
 
     explain = commands.add_parser("explain", help="show which parts of a text drove the label")
     explain.add_argument("text")
@@ -133,8 +239,138 @@ def _evaluate(args: argparse.Namespace) -> int:
         + (f" --model {args.model}" if args.model else "")
         + (" --no-cv" if args.no_cv else "")
     )
-    for path in write_report(report, args.output, command):
+    for path in write_report(report, args.output or Path("reports"), command):
         print(f"wrote {path}")
+    return 0
+
+
+def _command_line(argv: Sequence[str] | None) -> str:
+    import shlex
+
+    return "stance " + shlex.join(sys.argv[1:] if argv is None else argv)
+
+
+def _evaluate_file(args: argparse.Namespace, argv: Sequence[str] | None) -> int:
+    from stance.data.userdata import read_labelled
+    from stance.evaluation.userfile import evaluate_labelled, render_file_report, write_file_report
+
+    data = read_labelled(
+        args.input,
+        text_column=args.text_column,
+        label_column=args.label_column,
+        label_map=args.label_map,
+    )
+    if data.skipped:
+        print(f"stance: {data.skipped_sentence()}", file=sys.stderr)
+    result = evaluate_labelled(
+        data,
+        model=args.model,
+        references=args.references,
+        seed=args.seed,
+        progress=not args.quiet,
+    )
+    command = _command_line(argv)
+    if args.output is not None:
+        paths = write_file_report(result, args.output, command)
+        result["files"] = [str(p) for p in paths]
+        for path in paths:
+            print(f"wrote {path}", file=sys.stderr)
+    if args.json:
+        print(json.dumps(result, ensure_ascii=False, indent=1))
+    else:
+        print(render_file_report(result, command))
+    return 0
+
+
+def _hyperparameters(settings: Sequence[str]) -> dict[str, object] | None:
+    """``["C=3", "class_weight=null"]`` as ``{"C": 3, "class_weight": None}`` (JSON values,
+    else strings)."""
+    from stance.errors import ConfigError
+
+    values: dict[str, object] = {}
+    for setting in settings:
+        name, sep, raw = setting.partition("=")
+        if not sep or not name.strip():
+            raise ConfigError(f"--set needs NAME=VALUE, got {setting!r}")
+        try:
+            values[name.strip()] = json.loads(raw)
+        except json.JSONDecodeError:
+            values[name.strip()] = raw
+    return values or None
+
+
+def _train(args: argparse.Namespace, argv: Sequence[str] | None) -> int:
+    from stance.data.userdata import read_labelled
+    from stance.training.adapt import VARIANTS, train
+
+    data = read_labelled(
+        args.input,
+        text_column=args.text_column,
+        label_column=args.label_column,
+        label_map=args.label_map,
+    )
+    if data.skipped:
+        print(f"stance: {data.skipped_sentence()}", file=sys.stderr)
+    source = {k: v for k, v in data.summary(listed=20).items() if k != "label_counts"}
+    report = train(
+        data.texts,
+        data.labels,
+        output=args.output,
+        backend=args.backend,
+        with_shipped_data=args.with_shipped_data,
+        seed=args.seed,
+        user_weight=args.user_weight,
+        folds=args.folds,
+        base_model=args.base_model,
+        device=args.device,
+        hyperparameters=_hyperparameters(args.set),
+        source=source,
+        command=_command_line(argv),
+        progress=not args.quiet,
+        log=(lambda _: None) if args.quiet else (lambda line: print(line, file=sys.stderr)),
+    )
+    if args.json:
+        print(json.dumps({**report, "rows": data.summary()}, ensure_ascii=False, indent=1))
+        return 0
+    print(f"{args.folds}-fold cross-validated macro-F1 on your {len(data.texts)} texts:")
+    for key, name in VARIANTS.items():
+        row = report["cv"][key]
+        low, high = row["macro_f1_ci95"]
+        mark = "  <- this model" if key == report["trained"] else ""
+        print(f"  {name:28} {row['macro_f1']:.3f} [{low:.3f}, {high:.3f}]{mark}")
+    print(f"your texts' weight: {report['user_weight']:g} ({report['user_weight_chosen_by']})")
+    print(f"wrote {args.output} (see {Path(args.output) / 'report.md'})")
+    return 0
+
+
+def _suggest(args: argparse.Namespace) -> int:
+    from stance.data.selection import suggest_file
+
+    if args.n < 1:
+        raise ValueError(f"--n must be >= 1, got {args.n}")
+    summary = suggest_file(
+        args.input,
+        args.n,
+        output=args.output,
+        text_column=args.text_column,
+        label_column=args.label_column,
+        model=args.model,
+        max_similarity=args.max_similarity,
+        seed=args.seed,
+        progress=not args.quiet,
+    )
+    if not args.quiet:
+        extra = [
+            f"{summary['near_duplicates_skipped']} near-duplicates passed over",
+            f"{summary['rows_without_text']} rows without text",
+            f"{summary['rows_already_labelled']} already labelled",
+        ]
+        print(
+            f"stance: picked {summary['picked']} of {summary['candidates']} candidate rows "
+            f"({'; '.join(extra)}); wrote {args.output} with an empty {args.label_column!r} "
+            "column to fill in",
+            file=sys.stderr,
+        )
     return 0
 
 
@@ -164,7 +400,17 @@ def main(argv: Sequence[str] | None = None) -> int:
                 parser.error("give one or more texts, or --input FILE")
             return _classify_file(args) if args.input is not None else _classify_texts(args)
         if args.command == "evaluate":
-            return _evaluate(args)
+            if args.input is None:
+                if args.json:
+                    parser.error("--json needs --input FILE")
+                return _evaluate(args)
+            if args.no_cv:
+                parser.error("--no-cv applies to the project's evaluation, not to --input")
+            return _evaluate_file(args, argv)
+        if args.command == "train":
+            return _train(args, argv)
+        if args.command == "suggest":
+            return _suggest(args)
         return _explain(args)
     except (StanceError, TypeError, ValueError) as exc:
         print(f"stance: error: {exc}", file=sys.stderr)

@@ -67,6 +67,11 @@ class InputFileError(StanceError, ValueError):
         super().__init__(f"{where}: {problem}")
 
 
+class LabelError(StanceError, ValueError):
+    """Labelled data cannot be used: a label outside :data:`stance.LABELS` (and no mapping for
+    it), or too few examples of a label to train and cross-validate on."""
+
+
 class ConfigError(StanceError, ValueError):
     """A configuration value is out of range or of the wrong kind."""
 

@@ -33,6 +33,12 @@ MODULES = [
     "stance.training.bert",
     "stance.errors",
     "stance.modeldir",
+    "stance.extras",
+    "stance.data.userdata",
+    "stance.data.selection",
+    "stance.evaluation.reference",
+    "stance.evaluation.userfile",
+    "stance.training.adapt",
 ]
 
 

@@ -43,16 +43,45 @@ def bootstrap_interval(
     seed: int = 0,
     metric: Callable[[Sequence[str], Sequence[str]], float] = macro_f1,
 ) -> tuple[float, float]:
-    """A percentile bootstrap 95 % interval of ``metric`` (resampling texts)."""
+    """A percentile bootstrap 95 % interval of ``metric`` (resampling texts).
+
+    For :func:`macro_f1` (the default) all resamples are scored at once with numpy, giving the
+    same values as scoring each with scikit-learn, a few hundred times faster.
+    """
     rng = np.random.default_rng(seed)
     y_true = np.asarray(y_true)
     y_pred = np.asarray(y_pred)
-    values = []
-    for _ in range(n_resamples):
-        idx = rng.integers(0, len(y_true), len(y_true))
-        values.append(metric(list(y_true[idx]), list(y_pred[idx])))
+    samples = [rng.integers(0, len(y_true), len(y_true)) for _ in range(n_resamples)]
+    if metric is macro_f1:
+        values = _resampled_macro_f1(y_true, y_pred, np.array(samples))
+    else:
+        values = np.array([metric(list(y_true[i]), list(y_pred[i])) for i in samples])
     low, high = np.percentile(values, [2.5, 97.5])
     return float(low), float(high)
+
+
+def _resampled_macro_f1(y_true: np.ndarray, y_pred: np.ndarray, samples: np.ndarray) -> np.ndarray:
+    """:func:`macro_f1` of every resample (a row of indices in ``samples``), vectorised.
+
+    >>> g, p = np.array(["a", "b", "b"]), np.array(["a", "b", "c"])
+    >>> _resampled_macro_f1(g, p, np.array([[0, 1, 2], [1, 2, 2]])).round(4).tolist()
+    [0.8333, 0.5]
+    >>> macro_f1(["a", "b", "b"], ["a", "b", "c"]), macro_f1(["b", "b", "b"], ["b", "c", "c"])
+    (0.8333333333333333, 0.5)
+    """
+    names, codes = np.unique(np.concatenate([y_true, y_pred]), return_inverse=True)
+    n = len(names)
+    gold, pred = codes[: len(y_true)][samples], codes[len(y_true) :][samples]
+    rows = np.arange(len(samples))[:, None]
+    confusion = np.bincount(
+        (rows * n * n + gold * n + pred).ravel(), minlength=len(samples) * n * n
+    ).reshape(len(samples), n, n)
+    tp = np.diagonal(confusion, axis1=1, axis2=2)
+    support = confusion.sum(axis=2)  # gold counts: tp + fn
+    denominator = support + confusion.sum(axis=1)  # 2 tp + fn + fp
+    present = support > 0  # macro-F1 over the labels in each resample's gold labels
+    f1 = np.divide(2 * tp, denominator, out=np.zeros(tp.shape), where=present)
+    return (f1 * present).sum(axis=1) / present.sum(axis=1)
 
 
 def score(

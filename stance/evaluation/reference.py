@@ -22,6 +22,23 @@ def _one_hot(labels: Sequence[str]) -> np.ndarray:
     return probs
 
 
+def _macro_f1(gold: np.ndarray, predicted: np.ndarray) -> float:
+    """scikit-learn's ``f1_score(average="macro", zero_division=0)`` over the label ids that
+    occur in ``gold`` or ``predicted``, without its per-call overhead (the threshold search
+    calls it thousands of times).
+
+    >>> _macro_f1(np.array([0, 2, 2]), np.array([0, 2, 1]))  # labels 0, 1, 2: (1 + 0 + 2/3) / 3
+    0.5555555555555555
+    """
+    n = len(LABELS)
+    confusion = np.bincount(gold * n + predicted, minlength=n * n).reshape(n, n)
+    tp = np.diag(confusion)
+    denominator = confusion.sum(axis=0) + confusion.sum(axis=1)  # 2 tp + fp + fn
+    present = denominator > 0
+    f1 = np.divide(2 * tp, denominator, out=np.zeros(n), where=present)
+    return float(f1[present].mean())
+
+
 class MajorityClassifier:
     """Predicts the most frequent training label for every text."""
 
@@ -45,15 +62,14 @@ class SentimentAsStance:
     name = "sentiment as stance (AFINN-da)"
 
     def fit(self, texts: Sequence[str], labels: Sequence[str]) -> SentimentAsStance:
-        from sklearn.metrics import f1_score
-
         scores = np.array([sentiment_score(t) for t in texts])
+        gold = np.array([LABEL2ID[label] for label in labels])
         candidates = np.unique(np.concatenate([scores - 0.5, scores + 0.5, [0.0]]))
         best = (-1.0, 0.0, 0.0, 0.0)
         for low in candidates:
             for high in candidates[candidates >= low]:
-                predicted = self._label(scores, low, high)
-                f1 = f1_score(labels, predicted, average="macro", zero_division=0)
+                predicted = np.where(scores < low, 0, np.where(scores > high, 1, 2))
+                f1 = _macro_f1(gold, predicted)
                 # among equally good thresholds, prefer those closest to zero sentiment
                 key = (round(f1, 12), -(abs(low) + abs(high)))
                 if key > best[:2]:

@@ -97,14 +97,32 @@ def build_pipeline(config: BaselineConfig, seed: int = 0) -> Any:
 
 
 def fit_pipeline(
-    texts: Sequence[str], labels: Sequence[str], config: BaselineConfig, seed: int = 0
+    texts: Sequence[str],
+    labels: Sequence[str],
+    config: BaselineConfig,
+    seed: int = 0,
+    sample_weight: Sequence[float] | None = None,
 ) -> Any:
-    """Fit a pipeline on ``texts`` with string ``labels``."""
+    """Fit a pipeline on ``texts`` with string ``labels``.
+
+    ``sample_weight`` (one non-negative weight per text) weights each text's term in the
+    logistic regression's loss, on top of the class weights; the TF-IDF statistics are not
+    weighted. ``None`` is the same as all ones.
+    """
     unknown = sorted(set(labels) - set(LABELS))
     if unknown:
         raise ValueError(f"unknown label(s) {unknown}; allowed: {LABELS}")
     pipeline = build_pipeline(config, seed)
-    pipeline.fit(list(texts), list(labels))
+    if sample_weight is None:
+        pipeline.fit(list(texts), list(labels))
+        return pipeline
+    weights = np.asarray(sample_weight, dtype=np.float64)
+    if weights.shape != (len(texts),) or (weights < 0).any() or not np.isfinite(weights).all():
+        raise ValueError(
+            f"sample_weight needs one finite weight >= 0 per text ({len(texts)}), "
+            f"got shape {weights.shape}"
+        )
+    pipeline.fit(list(texts), list(labels), clf__sample_weight=weights)
     return pipeline
 
 
@@ -115,6 +133,7 @@ def out_of_fold_logits(
     config: BaselineConfig,
     seed: int = 0,
     n_splits: int = 5,
+    sample_weight: Sequence[float] | None = None,
 ) -> np.ndarray:
     """Decision values for every text from a model that did not see its group."""
     from sklearn.model_selection import GroupKFold
@@ -125,7 +144,11 @@ def out_of_fold_logits(
     n_splits = min(n_splits, len(set(groups)))
     for train_idx, held_idx in GroupKFold(n_splits=n_splits).split(texts, labels, groups):
         pipe = fit_pipeline(
-            [texts[i] for i in train_idx], [labels[i] for i in train_idx], config, seed
+            [texts[i] for i in train_idx],
+            [labels[i] for i in train_idx],
+            config,
+            seed,
+            None if sample_weight is None else [sample_weight[i] for i in train_idx],
         )
         logits[held_idx] = pipe.decision_function([texts[i] for i in held_idx])
     return logits
@@ -153,6 +176,7 @@ def train_baseline(
     origins: Sequence[str] | None = None,
     seed: int = 0,
     metadata: dict[str, Any] | None = None,
+    sample_weight: Sequence[float] | None = None,
 ) -> BaselineClassifier:
     """Fit the baseline and, if ``config.calibrate``, a temperature on out-of-fold logits.
 
@@ -166,15 +190,17 @@ def train_baseline(
             "corpus"`` only corpus units' out-of-fold logits fit the temperature.
         seed: Random seed.
         metadata: Extra metadata to store (training data, scores).
+        sample_weight: A weight per text in the regression's loss (see :func:`fit_pipeline`),
+            e.g. to make a user's own texts count more than the shipped training data.
     """
     from stance.evaluation.calibration import fit_temperature
 
     config = config or BaselineConfig()
     started = time.perf_counter()
-    pipeline = fit_pipeline(texts, labels, config, seed)
+    pipeline = fit_pipeline(texts, labels, config, seed, sample_weight)
     calibration: dict[str, Any] = {"temperature": 1.0, "method": "none"}
     if config.calibrate and groups is not None and len(set(groups)) >= 2:
-        oof = out_of_fold_logits(texts, labels, groups, config, seed)
+        oof = out_of_fold_logits(texts, labels, groups, config, seed, sample_weight=sample_weight)
         y = np.array([LABEL2ID[label] for label in labels])
         rows = calibration_rows(config, origins, len(texts))
         calibration = {

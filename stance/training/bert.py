@@ -137,10 +137,12 @@ def fine_tune(
     log: Callable[[str], None] | None = None,
     metadata: dict[str, Any] | None = None,
     on_epoch: Callable[[int, BertClassifier], None] | None = None,
+    sample_weight: Sequence[float] | None = None,
 ) -> BertClassifier:
     """Fine-tune ``base_model`` on ``texts``; with ``dev``, keep the epoch with the best dev
     macro-F1 and fit a temperature on the dev set. ``on_epoch(epoch, classifier)`` is called
-    after every epoch (the model is in eval mode).
+    after every epoch (the model is in eval mode). ``sample_weight`` (one weight >= 0 per text,
+    shared by its windows) weights each text's term in the loss, on top of the class weights.
 
     Deterministic for a seed on CPU. On CUDA it trains with mixed precision.
     """
@@ -158,6 +160,14 @@ def fine_tune(
 
     windows, owner = encode_windows(tokenizer, texts, config.max_length, config.stride)
     targets = [LABEL2ID[labels[i]] for i in owner]
+    window_weight = None
+    if sample_weight is not None:
+        if len(sample_weight) != len(texts) or any(not w >= 0 for w in sample_weight):
+            raise ConfigError(
+                f"sample_weight needs one weight >= 0 per text ({len(texts)}), "
+                f"got {len(sample_weight)}"
+            )
+        window_weight = [float(sample_weight[i]) for i in owner]
     generator = torch.Generator().manual_seed(seed)
     steps_per_epoch = math.ceil(len(windows) / config.batch_size)
     optimizer = torch.optim.AdamW(
@@ -169,7 +179,17 @@ def fine_tune(
         steps_per_epoch * config.epochs,
     )
     weight = torch.tensor(_class_weights(labels), dtype=torch.float32, device=device)
-    loss_fn = torch.nn.CrossEntropyLoss(weight=weight if config.class_weights else None)
+    class_weight = weight if config.class_weights else None
+    loss_fn = torch.nn.CrossEntropyLoss(weight=class_weight)
+
+    def weighted_loss(logits: Any, y: Any, idx: list[int]) -> Any:
+        # the class-weighted mean, each window's term also weighted by its text's weight
+        w = torch.tensor([window_weight[i] for i in idx], device=device)  # type: ignore[index]
+        if class_weight is not None:
+            w = w * class_weight[y]
+        per_window = torch.nn.functional.cross_entropy(logits, y, reduction="none")
+        return (per_window * w).sum() / w.sum().clamp_min(1e-12)
+
     use_amp = device.startswith("cuda")
     amp_dtype = torch.bfloat16 if use_amp and torch.cuda.is_bf16_supported() else torch.float16
 
@@ -196,7 +216,10 @@ def fine_tune(
             y = torch.tensor([targets[i] for i in idx], device=device)
             with torch.autocast(device_type="cuda", dtype=amp_dtype, enabled=use_amp):
                 logits = model(**batch).logits
-            loss = loss_fn(logits.float(), y)
+            if window_weight is None:
+                loss = loss_fn(logits.float(), y)
+            else:
+                loss = weighted_loss(logits.float(), y, idx)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
