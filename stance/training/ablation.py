@@ -44,8 +44,12 @@ def run(
     *,
     skip: Container[tuple[float, int]] = (),
     on_record: Callable[[dict[str, Any]], None] | None = None,
+    real: Sequence[Example] | None = None,
+    lodo: bool = True,
 ) -> list[dict[str, Any]]:
-    """One record per (fraction, seed): test and LODO macro-F1.
+    """One record per (fraction, seed): test and LODO macro-F1, and with ``real`` (a real dev
+    set) its per-kind-mean macro-F1 from the model trained on train + dev; ``lodo=False`` skips
+    the cross-validation (``lodo_macro_f1`` is then None).
 
     Seed-major order (every fraction for the first seed, then the next seed), so a run cut
     short still holds whole learning curves. ``(fraction, seed)`` pairs in ``skip`` are not
@@ -63,21 +67,32 @@ def run(
             ).examples
             fit = recipe(backend, metadata, seed)
             training = TrainingSet([e for e in corpus if e.split in train_splits] + chosen)
-            test_predictions = predict_examples(fit(training), test)
-            lodo = leave_one_document_out(fit, corpus, chosen)
+            model = fit(training)
+            test_predictions = predict_examples(model, test)
             record = {
                 "backend": backend,
                 "fraction": fraction,
                 "seed": seed,
                 "n_authored": len(chosen),
                 "test_macro_f1": macro_f1(test_predictions.y_true, test_predictions.y_pred),
-                "lodo_macro_f1": macro_f1(lodo.y_true, lodo.y_pred),
+                "lodo_macro_f1": None,
             }
+            if real is not None:
+                from stance.evaluation.realdev import kind_mean_macro_f1
+
+                record["real_dev_macro_f1"] = kind_mean_macro_f1(
+                    real, predict_examples(model, real).y_pred
+                )
+            if lodo:
+                pooled = leave_one_document_out(fit, corpus, chosen)
+                record["lodo_macro_f1"] = macro_f1(pooled.y_true, pooled.y_pred)
             records.append(record)
             if on_record is not None:
                 on_record(record)
-            log(
-                f"{backend} fraction {fraction:.2f} seed {seed}: {len(chosen)} authored, "
-                f"test {record['test_macro_f1']:.3f}, LODO {record['lodo_macro_f1']:.3f}"
+            shown = ", ".join(
+                f"{k.removesuffix('_macro_f1')} {v:.3f}"
+                for k, v in record.items()
+                if k.endswith("_macro_f1") and v is not None
             )
+            log(f"{backend} fraction {fraction:.2f} seed {seed}: {len(chosen)} authored, {shown}")
     return records
