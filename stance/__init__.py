@@ -37,16 +37,22 @@ __all__ = [
     "TextTypeError",
     "__version__",
     "classify",
+    "classify_frame",
     "classify_many",
     "explain",
     "load_classifier",
 ]
 
-_LAZY = {"explain": "stance.explanation", "Explanation": "stance.explanation"}
+_LAZY = {
+    "explain": "stance.explanation",
+    "Explanation": "stance.explanation",
+    "classify_frame": "stance.frame",
+}
 
 
 def __getattr__(name: str) -> object:
-    """``explain`` and ``Explanation`` load numpy, so they are imported on first use."""
+    """``explain``, ``Explanation`` and ``classify_frame`` are imported on first use (they load
+    numpy; ``classify_frame`` loads pandas only when it is called)."""
     if name in _LAZY:
         import importlib
 

@@ -31,6 +31,10 @@ MODULES = [
     "stance.training.bert",
     "stance.errors",
     "stance.modeldir",
+    "stance.batch",
+    "stance.formats",
+    "stance.workers",
+    "stance.frame",
 ]
 
 
@@ -38,6 +42,8 @@ MODULES = [
 def test_docstring_examples(name):
     if name in ("stance.backends.bert", "stance.training.bert"):
         pytest.importorskip("torch")
+    if name == "stance.frame":
+        pytest.importorskip("pandas")
     result = doctest.testmod(importlib.import_module(name), optionflags=doctest.ELLIPSIS)
     assert result.failed == 0
 
