@@ -10,6 +10,9 @@ point with ``if __name__ == "__main__":``, as for any ``multiprocessing`` code.
 from __future__ import annotations
 
 import os
+import signal
+import threading
+import time
 from collections import deque
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -115,8 +118,11 @@ _load_error: BaseException | None = None
 
 
 def _start_worker(model: str, threads: int) -> None:
-    """Runs once in each worker: cap the math libraries' threads, then load the model."""
+    """Runs once in each worker: leave Ctrl-C to the parent (which stops the pool), cap the
+    math libraries' threads, then load the model."""
     global _classifier, _load_error
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    threading.Thread(target=_exit_with_parent, args=(os.getppid(),), daemon=True).start()
     for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ.setdefault(name, str(threads))
     try:
@@ -129,6 +135,14 @@ def _start_worker(model: str, threads: int) -> None:
             torch.set_num_threads(threads)
     except BaseException as exc:  # re-raised with the first chunk, where the caller sees it
         _load_error = exc
+
+
+def _exit_with_parent(parent: int) -> None:
+    """End this worker when its parent is gone (killed, say): it would otherwise wait for
+    work forever, holding a model in memory."""
+    while os.getppid() == parent:
+        time.sleep(1.0)
+    os._exit(1)
 
 
 def _predict_in_worker(texts: list[str], batch_size: int, isolate: bool) -> Result:

@@ -308,14 +308,28 @@ def test_resume_positions_restart_reading_exactly(tmp_path):
 # --resume after a kill ----------------------------------------------------------------------
 
 
+def _children(pid: int) -> list[int]:
+    """The processes whose parent is ``pid`` (Linux /proc; empty elsewhere)."""
+    found = []
+    for entry in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            if int(entry.read_text().rsplit(")", 1)[1].split()[1]) == pid:
+                found.append(int(entry.parent.name))
+        except (OSError, IndexError, ValueError):
+            continue
+    return found
+
+
 def test_a_killed_run_resumes_to_the_same_file(tmp_path, big_csv, big_whole):
-    """Kill a run (SIGKILL, as a machine restart would) after some chunks; --resume finishes
-    it and the file equals an uninterrupted run's."""
+    """Kill a run with two worker processes (SIGKILL, as a machine restart would) after some
+    chunks: its workers end too, and --resume (here with one process) finishes the file,
+    which equals an uninterrupted run's."""
     out = tmp_path / "out.csv"
     state = tmp_path / ".out.csv.part.json"
     args = ["--input", str(big_csv), "--output", str(out), "--chunk-size", "20"]
-    process = subprocess.Popen([sys.executable, "-m", "stance", "classify", *args, "--quiet"])
-    deadline = time.monotonic() + 120
+    command = [sys.executable, "-m", "stance", "classify", *args, "--quiet", "--jobs", "2"]
+    process = subprocess.Popen(command, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 180
     rows = 0
     while time.monotonic() < deadline and process.poll() is None:
         try:
@@ -325,6 +339,8 @@ def test_a_killed_run_resumes_to_the_same_file(tmp_path, big_csv, big_whole):
         if rows >= 300:
             break
         time.sleep(0.002)
+    workers = _children(process.pid)
+    assert workers or sys.platform != "linux"
     process.send_signal(signal.SIGKILL)
     process.wait()
     if not 0 < rows < 2000:
@@ -333,6 +349,10 @@ def test_a_killed_run_resumes_to_the_same_file(tmp_path, big_csv, big_whole):
     assert _run(*args, "--resume") == 1
     assert out.read_bytes() == big_whole.read_bytes()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out.csv"]
+    deadline = time.monotonic() + 15
+    while any(Path(f"/proc/{pid}").exists() for pid in workers) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not [pid for pid in workers if Path(f"/proc/{pid}").exists()], "orphaned workers"
 
 
 @pytest.mark.parametrize("suffix", [".jsonl", ".parquet"])
