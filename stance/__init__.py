@@ -39,6 +39,7 @@ __all__ = [
     "TextTypeError",
     "__version__",
     "classify",
+    "classify_frame",
     "classify_many",
     "evaluate_file",
     "explain",
@@ -53,12 +54,14 @@ _LAZY = {
     "evaluate_file": "stance.evaluation.userfile",
     "train": "stance.training.adapt",
     "suggest": "stance.data.selection",
+    "classify_frame": "stance.frame",
 }
 
 
 def __getattr__(name: str) -> object:
-    """``explain``, ``Explanation``, ``evaluate_file``, ``train`` and ``suggest`` load numpy or
-    build-time tools, so they are imported on first use."""
+    """``explain``, ``Explanation``, ``classify_frame``, ``evaluate_file``, ``train`` and
+    ``suggest`` are imported on first use (they load numpy, pandas only when called, or
+    build-time tools)."""
     if name in _LAZY:
         import importlib
 

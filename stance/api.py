@@ -90,6 +90,7 @@ def classify_many(
     batch_size: int = 256,
     progress: bool = False,
     min_score: float | None = None,
+    n_jobs: int = 1,
 ) -> list[Prediction | None]:
     """The stance of many texts, in order.
 
@@ -100,6 +101,9 @@ def classify_many(
         progress: Show a progress bar on stderr.
         min_score: If given, predictions whose ``score`` is below it are returned as ``None``
             (see the README for what a score means on this data).
+        n_jobs: Worker processes, each loading the model once (``-1``: every core). The
+            result is the same as with one process. Workers are started with ``spawn``, so a
+            script that uses this needs an ``if __name__ == "__main__":`` guard.
 
     Raises:
         TypeError, ValueError: a text is not a non-empty ``str``; the message gives its position.
@@ -107,30 +111,58 @@ def classify_many(
     >>> [p.label for p in classify_many(["Tak til min dygtige sagsbehandler!", "Luk lortet."])]
     ['for', 'against']
     """
+    from stance.workers import resolve_jobs
+
     if batch_size < 1:
         raise ValueError(f"batch_size must be >= 1, got {batch_size}")
     if min_score is not None and not 0.0 <= min_score <= 1.0:
         raise ValueError(f"min_score must be between 0 and 1, got {min_score}")
+    workers = resolve_jobs(n_jobs)
     if isinstance(texts, (str, bytes)):
         raise TypeError(
             f"texts must be an iterable of str, not a single {type(texts).__name__}; "
             "use classify() for one text"
         )
     checked = [prepare_text(text, i) for i, text in enumerate(texts)]
-    classifier = load_classifier(model)
-    results: list[Prediction | None] = []
     bar = None
     if progress:
         from tqdm.auto import tqdm
 
         bar = tqdm(total=len(checked), unit="text", desc="classify", leave=False)
-    for start in range(0, len(checked), batch_size):
-        batch = checked[start : start + batch_size]
-        results.extend(classifier.predict(batch))
-        if bar is not None:
-            bar.update(len(batch))
+    if workers > 1 and len(checked) > batch_size:
+        results = _classify_in_workers(checked, model, batch_size, workers, bar)
+    else:
+        classifier = load_classifier(model)
+        results = []
+        for start in range(0, len(checked), batch_size):
+            batch = checked[start : start + batch_size]
+            results.extend(classifier.predict(batch))
+            if bar is not None:
+                bar.update(len(batch))
     if bar is not None:
         bar.close()
     if min_score is not None:
         return [p if p is not None and p.score >= min_score else None for p in results]
+    return results  # type: ignore[return-value]
+
+
+def _classify_in_workers(
+    texts: list[str], model: ModelRef, batch_size: int, workers: int, bar: object
+) -> list[Prediction]:
+    """Chunks of whole batches (so every model call sees the same texts as in one process),
+    about four per worker for balance, at most 40 batches each."""
+    from stance.workers import predictor
+
+    path = resolve_model_dir(model).resolve()
+    read_metadata(path)
+    batches = -(-len(texts) // batch_size)
+    workers = min(workers, batches)
+    per_chunk = max(1, min(40, -(-batches // (4 * workers)))) * batch_size
+    jobs = ((start, texts[start : start + per_chunk]) for start in range(0, len(texts), per_chunk))
+    results: list[Prediction] = []
+    with predictor(path, batch_size, workers, isolate=False) as pool:
+        for _, (probabilities, _failures) in pool.map(jobs):
+            results.extend(Prediction.from_probabilities(row) for row in probabilities)
+            if bar is not None:
+                bar.update(len(probabilities))  # type: ignore[attr-defined]
     return results

@@ -49,11 +49,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     classify.add_argument("texts", nargs="*", help="texts to classify")
     classify.add_argument(
-        "--input", type=Path, help="a .csv, .jsonl or .txt file (one text a line)"
+        "--input",
+        help="a .csv, .tsv, .jsonl, .txt (one text a line) or .parquet file; '-' reads stdin",
     )
-    classify.add_argument("--format", choices=["csv", "jsonl", "txt"], help="input format")
+    classify.add_argument(
+        "--format", choices=["csv", "tsv", "jsonl", "txt", "parquet"], help="input format"
+    )
     classify.add_argument("--text-column", default="text", help="column or field with the text")
-    classify.add_argument("--output", type=Path, help="output .csv or .jsonl (default: stdout)")
+    classify.add_argument(
+        "--output", type=Path, help="output .csv, .tsv, .jsonl or .parquet (default: stdout)"
+    )
     classify.add_argument(
         "--json", action="store_true", help="print JSON (texts given as arguments)"
     )
@@ -63,7 +68,26 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="leave the label empty where the score is below this (0-1)",
     )
-    classify.add_argument("--batch-size", type=int, default=256)
+    classify.add_argument("--batch-size", type=int, default=256, help="texts per model call")
+    classify.add_argument(
+        "--jobs", type=int, default=1, help="worker processes (-1: all cores; default 1)"
+    )
+    classify.add_argument(
+        "--strict",
+        action="store_true",
+        help="stop at the first row that cannot be read or classified (exit 2, write nothing)",
+    )
+    classify.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue an interrupted run into the same --output from its last finished chunk",
+    )
+    classify.add_argument(
+        "--chunk-size",
+        type=int,
+        default=10_000,
+        help="rows read, classified, written and checkpointed together (default 10000)",
+    )
     classify.add_argument("--quiet", action="store_true", help="no progress bar or summary")
     _add_model(classify)
 
@@ -180,7 +204,9 @@ def build_parser() -> argparse.ArgumentParser:
 def _classify_texts(args: argparse.Namespace) -> int:
     from stance.api import classify_many
 
-    predictions = classify_many(args.texts, model=args.model, batch_size=args.batch_size)
+    predictions = classify_many(
+        args.texts, model=args.model, batch_size=args.batch_size, n_jobs=args.jobs
+    )
     if args.json:
         out = []
         for text, p in zip(args.texts, predictions):
@@ -197,36 +223,48 @@ def _classify_texts(args: argparse.Namespace) -> int:
 
 
 def _classify_file(args: argparse.Namespace) -> int:
-    from stance.api import load_classifier
-    from stance.batch import classify_table, read_table, write_table
+    from stance.batch import classify_file
 
-    table = read_table(args.input, args.text_column, args.format)
-    classifier = load_classifier(args.model)
-    bar = None
-    if not args.quiet:
-        from tqdm.auto import tqdm
+    def notice(message: str) -> None:
+        if not args.quiet:
+            print(f"stance: {message}", file=sys.stderr)
 
-        bar = tqdm(total=len(table.rows), unit="row", desc="classify", file=sys.stderr)
-    classified, failed = classify_table(
-        table,
-        classifier.predict,
-        batch_size=args.batch_size,
-        min_score=args.min_score,
-        progress=None if bar is None else bar.update,
-    )
-    if bar is not None:
-        bar.close()
-    body = write_table(table, args.output)
-    if args.output is None:
-        sys.stdout.write(body)
+    sys.stdout.flush()
+    try:
+        result = classify_file(
+            args.input,
+            args.output,
+            text_column=args.text_column,
+            fmt=args.format,
+            model=args.model,
+            min_score=args.min_score,
+            batch_size=args.batch_size,
+            chunk_size=args.chunk_size,
+            n_jobs=args.jobs,
+            strict=args.strict,
+            resume=args.resume,
+            progress=not args.quiet,
+            notice=notice,
+        )
+    except KeyboardInterrupt:
+        if args.output is None:
+            print("stance: interrupted", file=sys.stderr)
+        else:
+            print(
+                f"stance: interrupted; {args.output} was not written. Run the same command with "
+                "--resume to continue from the last finished chunk",
+                file=sys.stderr,
+            )
+        return 130
     if not args.quiet:
         where = f" to {args.output}" if args.output else ""
         print(
-            f"stance: classified {classified} of {len(table.rows)} rows{where}; "
-            f"{failed} could not be classified" + (" (see the 'error' column)" if failed else ""),
+            f"stance: classified {result.classified} of {result.rows} rows{where}; "
+            f"{result.failed} could not be classified"
+            + (" (see the 'error' column)" if result.failed else ""),
             file=sys.stderr,
         )
-    return 1 if failed else 0
+    return 1 if result.failed else 0
 
 
 def _evaluate(args: argparse.Namespace) -> int:
@@ -398,6 +436,14 @@ def main(argv: Sequence[str] | None = None) -> int:
                 parser.error("give texts as arguments or --input FILE, not both")
             if args.input is None and not args.texts:
                 parser.error("give one or more texts, or --input FILE")
+            if args.input is None and (args.strict or args.resume):
+                parser.error("--strict and --resume apply to --input FILE")
+            if args.resume and args.output is None:
+                parser.error("--resume needs --output FILE (the file the interrupted run wrote)")
+            if args.jobs == 0 or args.jobs < -1:
+                parser.error(f"--jobs must be a positive number or -1 (all cores), got {args.jobs}")
+            if args.chunk_size < 1 or args.batch_size < 1:
+                parser.error("--chunk-size and --batch-size must be at least 1")
             return _classify_file(args) if args.input is not None else _classify_texts(args)
         if args.command == "evaluate":
             if args.input is None:

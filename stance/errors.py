@@ -34,6 +34,9 @@ class ModelError(StanceError, OSError):
             message += f". {fix}"
         super().__init__(message)
 
+    def __reduce__(self) -> tuple:  # so the error can cross a process boundary (--jobs)
+        return (type(self), (self.path, self.problem, self.fix))
+
 
 class CorpusError(StanceError, ValueError):
     """A corpus file fails validation; the message names file, line and field."""
@@ -44,10 +47,14 @@ class CorpusError(StanceError, ValueError):
         self.path = Path(path)
         self.line = line
         self.field = field
+        self.problem = problem
         where = str(self.path) + (f", line {line}" if line is not None else "")
         if field is not None:
             where += f", field {field!r}"
         super().__init__(f"{where}: {problem}")
+
+    def __reduce__(self) -> tuple:
+        return (type(self), (self.path, self.line, self.problem, self.field))
 
 
 class InputFileError(StanceError, ValueError):
@@ -59,12 +66,16 @@ class InputFileError(StanceError, ValueError):
         self.path = Path(path)
         self.line = line
         self.column = column
+        self.problem = problem
         where = str(self.path)
         if line is not None:
             where += f", line {line}"
         if column is not None:
             where += f", column {column!r}"
         super().__init__(f"{where}: {problem}")
+
+    def __reduce__(self) -> tuple:
+        return (type(self), (self.path, self.problem, self.line, self.column))
 
 
 class LabelError(StanceError, ValueError):

@@ -130,30 +130,52 @@ def test_min_score_leaves_uncertain_labels_empty(tmp_path):
     [
         ("bad.csv", b'text\n"Jobcentret\xe6r godt"\n', "line 2.*UTF-8"),
         ("bad.jsonl", b'{"text": "ok"}\n{"text": \n', "line 2.*invalid JSON"),
-        ("bad.csv", b'id,text\n1,"uafsluttet citat\n', "malformed CSV|fields"),
-        ("bad.csv", b"id,tekst\n1,hej\n", "no column 'text'"),
+        ("bad.csv", b'id,text\n1,"uafsluttet citat\n', "line 2.*malformed CSV"),
         ("bad.csv", b"id,text\n1,hej,ekstra\n", "line 2.*3 fields"),
     ],
 )
-def test_malformed_files_name_the_line_and_write_nothing(tmp_path, capsys, name, content, match):
+def test_malformed_rows_are_kept_with_an_error_or_stop_a_strict_run(
+    tmp_path, capsys, name, content, match
+):
+    """Changed on purpose (issue 14): a malformed row no longer stops the run; it is written
+    in its place with an error (exit 1). --strict keeps the old behaviour: exit 2, the
+    message names file and line, and nothing is written."""
     source = tmp_path / name
     source.write_bytes(content)
     out = tmp_path / "out.csv"
-    assert main(["classify", "--input", str(source), "--output", str(out), "--quiet"]) == 2
+    assert main(["classify", "--input", str(source), "--output", str(out), "--quiet"]) == 1
+    bad = [r for r in _csv_rows(out) if r["error"]]
+    assert len(bad) == 1 and bad[0]["stance_label"] == ""
+    assert __import__("re").search(match, bad[0]["error"]), bad[0]["error"]
+    out.unlink()
+    args = ["classify", "--input", str(source), "--output", str(out), "--quiet", "--strict"]
+    assert main(args) == 2
     err = capsys.readouterr().err
     assert str(source) in err
     assert __import__("re").search(match, err), err
+    assert sorted(p.name for p in tmp_path.iterdir()) == [name]
+
+
+def test_a_file_without_the_text_column_is_refused(tmp_path, capsys):
+    source = tmp_path / "bad.csv"
+    source.write_bytes(b"id,tekst\n1,hej\n")
+    out = tmp_path / "out.csv"
+    assert main(["classify", "--input", str(source), "--output", str(out), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert f"{source}, line 1, column 'text': no column 'text'" in err
     assert not out.exists()
 
 
 def test_output_is_written_atomically(tmp_path, monkeypatch):
-    """An interrupted run leaves neither a half-written output nor a temporary file."""
+    """An interrupted run never leaves a half-written output: the old file stays as it was
+    (the partial output is hidden beside it, for --resume, which finishes the job)."""
     from stance import batch
 
     source = tmp_path / "in.txt"
     source.write_text("Luk jobcentrene\n", encoding="utf-8")
     out = tmp_path / "out.csv"
     out.write_text("old,content\n", encoding="utf-8")
+    real_replace = batch.os.replace
 
     def interrupted(src, dst):
         raise KeyboardInterrupt
@@ -161,6 +183,14 @@ def test_output_is_written_atomically(tmp_path, monkeypatch):
     monkeypatch.setattr(batch.os, "replace", interrupted)
     assert main(["classify", "--input", str(source), "--output", str(out), "--quiet"]) == 130
     assert out.read_text(encoding="utf-8") == "old,content\n"
+    assert {p.name for p in tmp_path.iterdir() if not p.name.startswith(".")} == {
+        "in.txt",
+        "out.csv",
+    }
+    monkeypatch.setattr(batch.os, "replace", real_replace)
+    args = ["classify", "--input", str(source), "--output", str(out), "--quiet", "--resume"]
+    assert main(args) == 0
+    assert _csv_rows(out)[0]["stance_label"]
     assert {p.name for p in tmp_path.iterdir()} == {"in.txt", "out.csv"}
 
 

@@ -39,6 +39,10 @@ MODULES = [
     "stance.evaluation.reference",
     "stance.evaluation.userfile",
     "stance.training.adapt",
+    "stance.batch",
+    "stance.formats",
+    "stance.workers",
+    "stance.frame",
 ]
 
 
@@ -46,6 +50,8 @@ MODULES = [
 def test_docstring_examples(name):
     if name in ("stance.backends.bert", "stance.training.bert"):
         pytest.importorskip("torch")
+    if name == "stance.frame":
+        pytest.importorskip("pandas")
     result = doctest.testmod(importlib.import_module(name), optionflags=doctest.ELLIPSIS)
     assert result.failed == 0
 
