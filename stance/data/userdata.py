@@ -98,7 +98,7 @@ def read_user_table(path: str | os.PathLike[str], text_column: str = "text") -> 
     else:
         from stance.batch import read_table
 
-        batch = read_table(path, text_column, {"tsv": "csv"}.get(fmt, fmt))
+        batch = read_table(path, text_column, fmt)
         rows, columns = batch.rows, list(batch.columns)
         if fmt == "txt":  # one text a line: name the text column as asked
             rows = [{"line": row["line"], text_column: row["text"]} for row in rows]

@@ -30,14 +30,16 @@ from stance.training.baseline import train_baseline
 logger = logging.getLogger(__name__)
 
 SEARCH_SPACE: dict[str, Sequence[Any]] = {
+    "domain_weight": (0.0, 0.25, 0.5, 1.0, 2.0),
+    "lexicon_weight": (0.0, 0.25, 0.5, 1.0, 2.0),
     "C": (1.0, 3.0, 10.0, 30.0, 100.0),
     "char_ngram_min": (1, 2, 3),
     "char_ngram_max": (4, 5, 6),
     "word_ngram_max": (1, 2, 3),
-    "lexicon_weight": (0.0, 0.25, 0.5, 1.0, 2.0),
-    "domain_weight": (0.0, 0.25, 0.5, 1.0, 2.0),
     "class_weight": ("balanced", None),
 }
+"""Searched in this order: the feature blocks first (they change the model most), then the
+regularisation and the n-gram ranges."""
 
 ScoreFn = Callable[[BaselineConfig], float]
 
