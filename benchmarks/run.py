@@ -114,8 +114,7 @@ def bench_model(model: str, device: str | None = None) -> list[tuple[str, str, s
 def bench_training() -> tuple[str, str, str]:
     import json
 
-    from stance.backends.baseline import BaselineConfig
-    from stance.training.baseline import train_baseline_on
+    from stance.training.baseline import BaselineConfig, train_baseline_on
     from stance.training.recipes import training_data
 
     config = BaselineConfig.from_dict(

@@ -15,8 +15,8 @@ import argparse
 import json
 from pathlib import Path
 
-from stance.backends.baseline import BaselineConfig
 from stance.data.corpus import repo_root
+from stance.training.baseline import BaselineConfig
 from stance.training.recipes import train_and_save_baseline
 
 

@@ -16,10 +16,10 @@ import json
 from dataclasses import asdict, replace
 from pathlib import Path
 
-from stance.backends.baseline import BaselineConfig
 from stance.data.corpus import repo_root
 from stance.data.trainset import load_examples
 from stance.evaluation.report import markdown_table
+from stance.training.baseline import BaselineConfig
 from stance.training.tuning import calibration_comparison
 
 

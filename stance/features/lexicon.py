@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
-from importlib import resources
 
 _WORD = re.compile(r"\w+")
 
 
 @lru_cache(maxsize=1)
 def _lexicon() -> tuple[dict[str, int], dict[tuple[str, ...], int]]:
+    from importlib import resources
+
     raw = resources.files("afinn").joinpath("data", "AFINN-da-32.txt").read_text(encoding="utf-8")
     words: dict[str, int] = {}
     phrases: dict[tuple[str, ...], int] = {}

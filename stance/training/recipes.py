@@ -7,9 +7,9 @@ import platform
 from pathlib import Path
 from typing import Any
 
-from stance.backends.baseline import BaselineClassifier, BaselineConfig
+from stance.backends.baseline import BaselineClassifier
 from stance.data.trainset import TrainingSet, build_training_set, load_examples
-from stance.training.baseline import train_baseline_on
+from stance.training.baseline import BaselineConfig, train_baseline_on
 
 
 def library_versions(*names: str) -> dict[str, str]:
