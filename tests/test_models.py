@@ -86,7 +86,7 @@ def test_garbage_weights(copy_of, model_dir):
 
 
 def test_untrusted_types_are_refused(copy_of, baseline_dir):
-    """A skops file that smuggles in a function is refused before anything is built."""
+    """A format-1 skops file that smuggles in a function is refused before anything is built."""
     import os
 
     from sklearn.pipeline import Pipeline
@@ -95,6 +95,9 @@ def test_untrusted_types_are_refused(copy_of, baseline_dir):
     from stance.backends._skops import import_skops_io
 
     path = copy_of(baseline_dir)
+    meta = json.loads((path / "metadata.json").read_text())
+    (path / "metadata.json").write_text(json.dumps(meta | {"format_version": 1}))
+    (path / "model.safetensors").unlink()
     sio = import_skops_io()
     sio.dump(Pipeline([("evil", FunctionTransformer(os.system))]), path / "model.skops")
     _assert_model_error(path, "types stance does not trust")
