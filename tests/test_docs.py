@@ -19,6 +19,8 @@ MODULES = [
     "stance.data.corpus",
     "stance.features",
     "stance.features.lexicon",
+    "stance.features.ngrams",
+    "stance.extras",
     "stance.evaluation.calibration",
     "stance.evaluation.metrics",
     "stance.evaluation.harness",

@@ -1,4 +1,4 @@
-"""Train the scikit-learn baseline and write a model directory.
+"""Train the baseline (with scikit-learn) and write a model directory.
 
 Usage: python training/train_baseline.py [--output models/baseline] [--seed 0]
        [--config training/baseline_config.json] [--without-authored] [--authored-fraction F]
@@ -6,7 +6,8 @@ Usage: python training/train_baseline.py [--output models/baseline] [--seed 0]
 Trains on the corpus train + dev units plus the authored texts (hyperparameters were chosen by
 cross-validation on train + dev, see tune_baseline.py), fits a temperature on grouped
 out-of-fold predictions when the config asks for it (see tune_calibration.py), and writes
-model.skops + metadata.json.
+model.safetensors + metadata.json (model format 2: the fitted pipeline's arrays, which run on
+numpy alone).
 """
 
 from __future__ import annotations

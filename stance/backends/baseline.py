@@ -264,9 +264,12 @@ class HashedFeatures:
                 known_parts.append(cols + offset)
         # one slot per column that has an IDF or a coefficient, then one slot per block that
         # every other column of the block shares (the block's default IDF, zero coefficients)
-        known = np.concatenate(known_parts)
-        known.sort()  # np.unique is slower: it hashes
-        if known.size:
+        coef_known = np.concatenate(coef_columns)
+        if not idf_columns or np.array_equal(np.concatenate(idf_columns), coef_known):
+            known = coef_known  # the usual case: the kept columns are those with an IDF
+        else:
+            known = np.concatenate(known_parts)
+            known.sort()  # np.unique is slower: it hashes
             known = known[np.concatenate(([True], known[1:] != known[:-1]))]
         self.known = known
         self.slot = np.empty(self.width, dtype=np.int32)
@@ -275,7 +278,9 @@ class HashedFeatures:
         self.slot[known] = np.arange(known.size, dtype=np.int32)
         n_slots = known.size + len(self.specs)
         by_label = np.zeros((n_labels, n_slots))  # one contiguous row per label: fast gathers
-        by_label[:, self.slot[np.concatenate(coef_columns)]] = np.concatenate(coef_parts).T
+        coef_slots = self.slot[coef_known]
+        for k, values in enumerate(np.concatenate(coef_parts).T):
+            by_label[k, coef_slots] = values
         self._coef_by_label = list(by_label)
         self.coef = by_label.T  # (slot, label)
         self.idf = None

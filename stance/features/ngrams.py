@@ -172,7 +172,7 @@ def _starts(lengths: np.ndarray, gap: int) -> np.ndarray:
     return starts
 
 
-_TEMPLATE_MAX = 48  # padded words up to this length use a precomputed n-gram template
+_TEMPLATE_MAX = 34  # padded words up to this length use a precomputed n-gram template
 
 
 @lru_cache(maxsize=16)

@@ -72,7 +72,7 @@ def train_and_save_baseline(
         seed=seed,
     )
     metadata = common_metadata(
-        output.name, training, library_versions("scikit-learn", "skops", "numpy", "afinn")
+        output.name, training, library_versions("scikit-learn", "numpy", "safetensors", "afinn")
     )
     classifier = train_baseline_on(training, config, seed=seed, metadata=metadata)
     classifier.save(output)
