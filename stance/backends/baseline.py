@@ -17,7 +17,6 @@ installed (only the types in :data:`TRUSTED_TYPES` are accepted); :func:`convert
 
 from __future__ import annotations
 
-import zipfile
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
@@ -321,24 +320,25 @@ class HashedFeatures:
         first = np.flatnonzero(new)
         counts = np.diff(first, append=n)
         keys = keys[first]
-        if n_docs == 1:
-            docs, columns = np.zeros(keys.size, dtype=np.int64), keys
-        else:
-            docs = keys // width
-            columns = keys - docs * width
-        if len(self.specs) == 1:
-            blocks = np.zeros(keys.size, dtype=np.int64)
+        n_blocks = len(self.specs)
+        if n_docs == 1:  # one text: a row per block that has n-grams
+            columns = keys.astype(np.intp)  # gathers are fastest with intp indices
+            bounds = np.searchsorted(columns, self.offsets)
+            row_blocks = np.flatnonzero(bounds[1:] > bounds[:-1])
+            rows = bounds[row_blocks]
+            return rows, np.zeros(rows.size, dtype=np.intp), row_blocks, columns, counts
+        docs = (keys // width).astype(np.intp)
+        columns = keys.astype(np.intp) - docs * width
+        if n_blocks == 1:
+            blocks = np.zeros(keys.size, dtype=np.intp)
             group = docs
         else:
             blocks = np.searchsorted(self.offsets[1:], columns, side="right")
-            group = docs * len(self.specs) + blocks
-        if n_docs == 1 and len(self.specs) == 1:
-            rows = np.zeros(1, dtype=np.int64)
-        else:
-            new = np.empty(keys.size, dtype=bool)
-            new[0] = True
-            np.not_equal(group[1:], group[:-1], out=new[1:])
-            rows = np.flatnonzero(new)
+            group = docs * n_blocks + blocks
+        new = np.empty(keys.size, dtype=bool)
+        new[0] = True
+        np.not_equal(group[1:], group[:-1], out=new[1:])
+        rows = np.flatnonzero(new)
         return rows, docs[rows], blocks[rows], columns, counts
 
     def _tf_idf(
@@ -372,7 +372,7 @@ class HashedFeatures:
         rows, row_docs, row_blocks, columns, counts = self._entries(parts, n_docs)
         if counts.size == 0:
             return row_docs, row_blocks, columns, np.zeros(0)
-        values, norms = self._tf_idf(rows, self.slot[columns], counts)
+        values, norms = self._tf_idf(rows, self._slots(columns), counts)
         sizes = np.diff(rows, append=values.size)
         scale = self.weights[row_blocks]
         if norms is not None:
@@ -388,7 +388,7 @@ class HashedFeatures:
         rows, row_docs, row_blocks, columns, counts = self._entries(parts, logits.shape[0])
         if counts.size == 0:
             return
-        slots = self.slot[columns]
+        slots = self._slots(columns)
         values, norms = self._tf_idf(rows, slots, counts)
         # the row norm and block weight scale whole rows, so they apply to the row sums
         sums = np.empty((rows.size, len(self._coef_by_label)))
@@ -398,10 +398,15 @@ class HashedFeatures:
         if norms is not None:
             scale = scale / norms
         sums *= scale[:, None]
-        if len(self.specs) == 1:
+        if logits.shape[0] == 1:
+            logits[0] += sums.sum(axis=0)
+        elif len(self.specs) == 1:
             logits[row_docs] += sums
         else:
             np.add.at(logits, row_docs, sums)
+
+    def _slots(self, columns: np.ndarray) -> np.ndarray:
+        return self.slot[columns].astype(np.intp)
 
     def coefficients(self, block: int, columns: np.ndarray) -> np.ndarray:
         """The linear layer's coefficient rows of hash ``columns`` of block number ``block``."""
@@ -678,6 +683,8 @@ def _load_format_1(path: Path, metadata: dict[str, Any]) -> BaselineClassifier:
 def save_format_1(classifier: BaselineClassifier, path: str | Path) -> Path:
     """Write ``classifier.pipeline`` as a format-1 directory (``model.skops``); for tests and
     benchmarks of the old path."""
+    import zipfile
+
     sio = import_skops_for(Path(path))
     if classifier.pipeline is None:
         raise ValueError("this classifier was not built from a scikit-learn pipeline")
