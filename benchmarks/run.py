@@ -8,7 +8,8 @@ format-1 directory (``model.skops``, rebuilt exactly from the shipped arrays) an
 pipeline's own transformers, as stance did before format 2. Inputs are the project's own texts:
 the comments in ``labelled/`` (corpus reader comments and authored comments) with 20-40 words,
 and the corpus reader comments at full length. Fresh-process rows are medians of several runs
-from compiled bytecode (as an installed package runs); latencies cycle through all the comments,
+from compiled bytecode (as an installed package runs), with their CPU time beside (the machine
+may be shared; the load average is printed); latencies cycle through all the comments,
 so every text is a real, different comment. The install rows build two fresh virtual
 environments: ``pip install stance`` (the core) and ``pip install "stance[train]"`` (the
 libraries the core needed before, now the train extra).
@@ -53,26 +54,33 @@ def _env() -> dict[str, str]:
     return env
 
 
-def wall(command: Sequence[str], repeats: int = 5) -> float:
-    """Median wall time (s) of running ``command``, after one warm-up run."""
-    timings = []
+def wall(command: Sequence[str], repeats: int = 5) -> tuple[float, float]:
+    """Median wall time and CPU time (s) of running ``command``, after one warm-up run."""
+    import resource
+
+    timings, cpu = [], []
     for i in range(repeats + 1):
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
         start = time.perf_counter()
         subprocess.run(command, check=True, capture_output=True, cwd="/tmp", env=_env())
+        elapsed = time.perf_counter() - start
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
         if i:
-            timings.append(time.perf_counter() - start)
-    return statistics.median(timings)
+            timings.append(elapsed)
+            cpu.append(after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime)
+    return statistics.median(timings), statistics.median(cpu)
 
 
-def inside(code: str, repeats: int = 5) -> float:
-    """Median time (s) of ``code`` in a fresh interpreter, measured inside it."""
-    timings = []
+def inside(code: str, repeats: int = 5) -> tuple[float, float]:
+    """Median wall time and CPU time (s) of ``code`` in a fresh interpreter, measured inside it."""
+    timings, cpu = [], []
     for i in range(repeats + 1):
         out = subprocess.run(
             [
                 sys.executable,
                 "-c",
-                f"import time; t = time.perf_counter(); {code}; print(time.perf_counter() - t)",
+                "import time; t, c = time.perf_counter(), time.process_time(); "
+                f"{code}; print(time.perf_counter() - t, time.process_time() - c)",
             ],
             capture_output=True,
             text=True,
@@ -81,8 +89,10 @@ def inside(code: str, repeats: int = 5) -> float:
             env=_env(),
         )
         if i:
-            timings.append(float(out.stdout.strip().splitlines()[-1]))
-    return statistics.median(timings)
+            elapsed, used = out.stdout.strip().splitlines()[-1].split()
+            timings.append(float(elapsed))
+            cpu.append(float(used))
+    return statistics.median(timings), statistics.median(cpu)
 
 
 def comments() -> tuple[list[str], list[str]]:
@@ -125,12 +135,12 @@ def rate(call: Callable[[list[str]], object], texts: list[str], repeats: int = 3
     return len(texts) / best
 
 
-def _ms(value: float) -> str:
-    return f"{value * 1000:.0f} ms"
+def _ms(value: tuple[float, float]) -> str:
+    return f"{value[0] * 1000:.0f} ms (CPU {value[1] * 1000:.0f} ms)"
 
 
-def _s(value: float) -> str:
-    return f"{value:.2f} s"
+def _s(value: tuple[float, float]) -> str:
+    return f"{value[0]:.2f} s (CPU {value[1]:.2f} s)"
 
 
 def format_1_copy(target: Path) -> Path:
@@ -286,7 +296,8 @@ def bench_install() -> list[Row]:
                 text=True,
             ).stdout
             counts.append(len(json.loads(listed)))
-            total = sum(p.stat().st_size for p in venv.rglob("*") if p.is_file())
+            # disk usage, as `du` counts it
+            total = sum(p.lstat().st_blocks * 512 for p in venv.rglob("*"))
             sizes.append(f"{total / 2**20:.0f} MB, {counts[-1]} packages")
     return [
         (
