@@ -394,7 +394,11 @@ def main(argv: list[str] | None = None) -> None:
         + [f"| {name} | {old} | {new} | {target} |" for name, old, new, target in rows]
     )
     when = dt.date.today().isoformat()
-    command = "python benchmarks/run.py" + (" --no-install" if args.no_install else "")
+    command = "python benchmarks/run.py"
+    if args.models != ["baseline", "bert"]:
+        command += " --models " + " ".join(args.models)
+    if args.no_install:
+        command += " --no-install"
     text = f"Measured {when} on {machine} ({load}) by `{command}`.\n\n{table}"
     print(text)
     if args.update_readme:
