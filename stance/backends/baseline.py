@@ -26,7 +26,6 @@ import numpy as np
 
 from stance.backends.base import Classifier
 from stance.errors import MissingDependencyError, ModelError
-from stance.extras import require
 from stance.features import dense_featurizer
 from stance.features.ngrams import TOKEN_PATTERN, NgramHasher, hash_blocks
 from stance.labels import LABELS
@@ -623,20 +622,25 @@ class BaselineClassifier(Classifier):
 
 def import_skops_for(path: Path) -> Any:
     """``skops.io``, or :class:`MissingDependencyError` saying how to read a format-1 model."""
+    import importlib.util
+
     from stance.extras import TRAIN_MODULES, install_command
 
-    try:
-        require(TRAIN_MODULES, "train", "reading a format-1 baseline")
-        from stance.backends._skops import import_skops_io
+    missing = next((m for m in TRAIN_MODULES if importlib.util.find_spec(m) is None), None)
+    if missing is None:
+        try:
+            from stance.backends._skops import import_skops_io
 
-        return import_skops_io()
-    except (ImportError, MissingDependencyError) as exc:
-        raise MissingDependencyError(
-            f"{path} is a format-1 baseline ({LEGACY_MODEL_FILE}, a pickle-free scikit-learn "
-            f"pipeline); reading it needs scikit-learn, scipy and skops ({exc}). Install them "
-            f"with {install_command('train')}, or convert the directory once, where they are "
-            f"installed, to format 2, which loads without them: `stance convert {path} NEW_DIR`"
-        ) from exc
+            return import_skops_io()
+        except ImportError as exc:
+            missing = exc.name or str(exc)
+    raise MissingDependencyError(
+        f"{path} is a format-1 baseline ({LEGACY_MODEL_FILE}, a scikit-learn pipeline saved "
+        f"with skops); reading it needs scikit-learn, scipy and skops, and {missing} is not "
+        f"installed. Install them with {install_command('train')}, or, where they are "
+        f"installed, convert the directory once to format 2, which loads without them: "
+        f"`stance convert {path} NEW_DIR`"
+    )
 
 
 def _load_format_1(path: Path, metadata: dict[str, Any]) -> BaselineClassifier:
