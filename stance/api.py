@@ -18,6 +18,7 @@ if TYPE_CHECKING:
 ModelRef = str | os.PathLike[str] | None
 
 _cache: dict[Path, Classifier] = {}
+_by_reference: dict[tuple[object, str], Classifier] = {}  # (model, working directory)
 _lock = threading.Lock()
 
 
@@ -48,12 +49,23 @@ def load_classifier(model: ModelRef = "baseline") -> Classifier:
     >>> load_classifier().labels
     ('against', 'for', 'neutral')
     """
+    # a model already loaded under the same reference skips resolving its path again
+    key: tuple[object, str] | None
+    try:
+        key = ("baseline" if model is None else model, os.getcwd())
+        classifier = _by_reference.get(key)
+    except (TypeError, OSError):  # an unhashable reference, or no working directory
+        key, classifier = None, None
+    if classifier is not None:
+        return classifier
     path = resolve_model_dir(model).resolve()
     with _lock:
         classifier = _cache.get(path)
         if classifier is None:
             classifier = _load(path)
             _cache[path] = classifier
+        if key is not None:
+            _by_reference[key] = classifier
         return classifier
 
 
@@ -61,6 +73,7 @@ def clear_cache() -> None:
     """Forget every loaded classifier (the next call loads again)."""
     with _lock:
         _cache.clear()
+        _by_reference.clear()
 
 
 def classify(text: str, *, model: ModelRef = None) -> Prediction:

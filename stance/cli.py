@@ -1,6 +1,6 @@
 """The ``stance`` command line: classify texts or files, evaluate models (on the project's data
 or your labelled file), train a model on your labels, suggest texts to label, explain
-predictions.
+predictions, convert baseline model directories to format 2.
 
 Exit codes: 0 success; 1 some rows of a batch could not be classified (the output is still
 written); 2 bad usage or input (an error message says what and where).
@@ -198,6 +198,20 @@ def build_parser() -> argparse.ArgumentParser:
         "--color", choices=["auto", "always", "never"], default="auto", help="colour the spans"
     )
     _add_model(explain)
+
+    convert = commands.add_parser(
+        "convert",
+        help="rewrite a baseline model directory in format 2 (arrays only)",
+        description="Rewrite a baseline model directory in format 2: arrays in "
+        "model.safetensors and settings in metadata.json, which load without scikit-learn and "
+        "run no code. A format-1 SOURCE (model.skops) needs the train extra; its pipeline's "
+        "probabilities on the project's labelled texts must match the arrays' to 1e-9.",
+    )
+    convert.add_argument("source", help="a model directory, or 'baseline'")
+    convert.add_argument("target", type=Path, help="where to write (may equal SOURCE)")
+    convert.add_argument(
+        "--no-check", action="store_true", help="skip the check on the labelled texts"
+    )
     return parser
 
 
@@ -424,6 +438,34 @@ def _explain(args: argparse.Namespace) -> int:
     return 0
 
 
+def _check_texts() -> list[str]:
+    """The project's labelled texts (corpus and authored), where they are installed."""
+    from stance.data import read_authored, read_corpus
+
+    texts: list[str] = []
+    for read in (read_corpus, read_authored):
+        try:
+            texts += [row["text"] for row in read()]
+        except (OSError, StanceError):
+            continue
+    return texts
+
+
+def _convert(args: argparse.Namespace) -> int:
+    from stance.backends.baseline import convert_model_dir
+
+    texts = [] if args.no_check else _check_texts()
+    classifier, difference = convert_model_dir(args.source, args.target, check_texts=texts)
+    checked = (
+        f"; largest probability difference from the scikit-learn pipeline on {len(texts)} "
+        f"texts: {difference:.1e}"
+        if classifier.pipeline is not None and texts
+        else ""
+    )
+    print(f"wrote {args.target} (format 2){checked}")
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit code."""
     parser = build_parser()
@@ -457,6 +499,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _train(args, argv)
         if args.command == "suggest":
             return _suggest(args)
+        if args.command == "convert":
+            return _convert(args)
         return _explain(args)
     except (StanceError, TypeError, ValueError) as exc:
         print(f"stance: error: {exc}", file=sys.stderr)

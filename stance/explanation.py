@@ -2,11 +2,11 @@
 
 Two methods, both returning character offsets into the original string:
 
-- ``linear`` (baseline): the logistic regression's own contributions. Each hashed word or
-  character n-gram contributes ``x_j * (w_jk - mean_c w_jc)`` to label ``k`` (TF-IDF value times
-  the centred coefficient); each AFINN lexicon hit contributes the change in the lexicon block's
-  logits when the hit is removed, and each word the change in the domain block's logits when
-  the word is removed. Contributions are summed onto the words they cover.
+- ``linear`` (baseline): the linear layer's own contributions. Each hashed word or character
+  n-gram contributes ``x_j * (w_jk - mean_c w_jc)`` to label ``k`` (TF-IDF value times the
+  centred coefficient); for each dense block, each AFINN lexicon hit (or, for featurisers
+  without a span finder in :data:`SPAN_FINDERS`, each word) contributes the change in the
+  block's logits when it is blanked out. Contributions are summed onto the words they cover.
 - ``occlusion`` (any model, used for BERT): each word (or window of words, so that at most
   ``max_units`` variants are scored) is deleted in turn and the drop in each label's
   probability is its weight. Time is bounded by ``max_units + 1`` model calls' worth of text.
@@ -15,7 +15,7 @@ Two methods, both returning character offsets into the original string:
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
@@ -64,30 +64,25 @@ class Explanation:
         }
 
 
-def _hash_index(ngram: str, n_features: int) -> int:
-    from sklearn.utils import murmurhash3_32
-
-    h = murmurhash3_32(ngram, seed=0)
-    if h == -2147483648:
-        return (2147483647 - (n_features - 1)) % n_features
-    return abs(h) % n_features
-
-
-def _word_ngrams(text: str, n_max: int) -> list[tuple[str, int, int]]:
-    tokens = [(m.group().lower(), m.start(), m.end()) for m in re.finditer(r"(?u)\b\w+\b", text)]
+def _word_ngrams(text: str, ngram_range: tuple[int, int], pattern: str, lowercase: bool = True):
+    """Word n-grams of ``text`` with the span of original text each one covers."""
+    tokens = [
+        (m.group().lower() if lowercase else m.group(), m.start(), m.end())
+        for m in re.finditer(pattern, text)
+    ]
     grams = []
-    for n in range(1, n_max + 1):
+    for n in range(ngram_range[0], ngram_range[1] + 1):
         for i in range(len(tokens) - n + 1):
             part = tokens[i : i + n]
             grams.append((" ".join(t for t, _, _ in part), part[0][1], part[-1][2]))
     return grams
 
 
-def _char_wb_ngrams(text: str, n_min: int, n_max: int) -> list[tuple[str, int, int]]:
+def _char_wb_ngrams(text: str, n_min: int, n_max: int, lowercase: bool = True):
     """scikit-learn's ``char_wb`` n-grams, with the span of original text each one covers."""
     grams = []
     for match in _NONSPACE.finditer(text):
-        word = " " + match.group().lower() + " "
+        word = " " + (match.group().lower() if lowercase else match.group()) + " "
         start, length = match.start(), len(match.group())
         for n in range(n_min, n_max + 1):
             offset = 0
@@ -102,6 +97,40 @@ def _char_wb_ngrams(text: str, n_min: int, n_max: int) -> list[tuple[str, int, i
             if offset == 0:
                 break
     return grams
+
+
+def _char_ngrams(text: str, n_min: int, n_max: int, lowercase: bool = True):
+    """scikit-learn's ``char`` n-grams (whitespace runs become one space), with their spans."""
+    kept = [(m.start(), m.end()) for m in re.finditer(r"\s\s+|.", text, re.DOTALL)]
+    chars = "".join(
+        " " if end - start > 1 else text[start] for start, end in kept
+    )  # the normalised text; kept[i] is the original span of its character i
+    if lowercase:
+        chars = chars.lower()
+    grams = []
+    for n in range(n_min, n_max + 1):
+        for i in range(len(chars) - n + 1):
+            grams.append((chars[i : i + n], kept[i][0], kept[i + n - 1][1]))
+    return grams
+
+
+def _block_ngrams(text: str, hasher: Any) -> list[tuple[str, int, int]]:
+    low, high = hasher.ngram_range
+    if hasher.analyzer == "word":
+        return _word_ngrams(text, (low, high), hasher.token_pattern, hasher.lowercase)
+    if hasher.analyzer == "char_wb":
+        return _char_wb_ngrams(text, low, high, hasher.lowercase)
+    return _char_ngrams(text, low, high, hasher.lowercase)
+
+
+def _lexicon_spans(text: str) -> list[tuple[int, int]]:
+    from stance.features.lexicon import lexicon_hits
+
+    return [(start, end) for start, end, _ in lexicon_hits(text)]
+
+
+SPAN_FINDERS: dict[str, Callable[[str], list[tuple[int, int]]]] = {"afinn": _lexicon_spans}
+"""For a dense featuriser, the spans whose removal explains its values (default: each word)."""
 
 
 def _word_spans(text: str) -> list[tuple[int, int]]:
@@ -132,47 +161,40 @@ def _spread(
 
 def linear_word_weights(classifier: Any, text: str) -> tuple[list[tuple[int, int]], np.ndarray]:
     """Per word of ``text``, its summed contribution to each label's centred logit."""
-    from stance.backends.baseline import CHAR_BITS, WORD_BITS
-    from stance.features.lexicon import lexicon_hits
+    from stance.backends.baseline import HashedBlock
+    from stance.features.ngrams import columns_of, hash_blocks, hash_strings
 
-    config = classifier.config
-    weights = classifier._weights
-    centred = weights - weights.mean(axis=1, keepdims=True)
     words = _word_spans(text)
     starts = np.array([s for s, _ in words])
     totals = np.zeros((len(words), len(LABELS)))
-    blocks = dict(classifier.feature_blocks([text]))
-    offset = 0
-    for name, bits, grams in (
-        ("word", WORD_BITS, _word_ngrams(text, config.word_ngram_max)),
-        ("char", CHAR_BITS, _char_wb_ngrams(text, config.char_ngram_min, config.char_ngram_max)),
-    ):
-        n_features = 2**bits
-        row = blocks[name].tocsr()
-        values = dict(zip(row.indices.tolist(), row.data.tolist()))
-        indices = [_hash_index(g, n_features) for g, _, _ in grams]
-        counts: dict[int, int] = {}
-        for j in indices:
-            counts[j] = counts.get(j, 0) + 1
-        for (_, start, end), j in zip(grams, indices):
-            value = values.get(j, 0.0)
-            if value:
-                _spread(value * centred[offset + j] / counts[j], start, end, words, starts, totals)
-        offset += n_features
-    for name, block in blocks.items():
-        if name in ("word", "char"):
-            continue
-        rows = centred[offset : offset + block.shape[1]]
-        offset += block.shape[1]
-        full = block.toarray()[0] @ rows
-        # AFINN hits are removed one at a time; other dense blocks one word at a time
-        spans = (
-            [(start, end) for start, end, _ in lexicon_hits(text)] if name == "lexicon" else words
-        )
-        for start, end in spans:
-            without = text[:start] + " " * (end - start) + text[end:]
-            reduced = dict(classifier.feature_blocks([without]))[name].toarray()[0]
-            _spread(full - reduced @ rows, start, end, words, starts, totals)
+    for spec in classifier.features.blocks:
+        block, index = classifier.block(spec.name)
+        if isinstance(spec, HashedBlock):
+            hasher = spec.hasher
+            found = hash_blocks([text], [hasher])[0]
+            nothing = (found[0][:0], found[1][:0])
+            parts = [found if i == index else nothing for i in range(len(block.specs))]
+            _, _, present, data = block.values(parts, 1)
+            values = dict(zip(present.tolist(), data.tolist()))
+            grams = _block_ngrams(text, hasher)
+            indices = columns_of(hash_strings([g for g, _, _ in grams]), hasher.n_features)
+            coef = block.coefficients(index, indices)
+            centred = coef - coef.mean(axis=1, keepdims=True)
+            counts: dict[int, int] = {}
+            for j in indices.tolist():
+                counts[j] = counts.get(j, 0) + 1
+            for row, ((_, start, end), j) in enumerate(zip(grams, indices.tolist())):
+                value = values.get(j, 0.0)
+                if value:
+                    _spread(value * centred[row] / counts[j], start, end, words, starts, totals)
+        else:
+            centred = block.coef - block.coef.mean(axis=1, keepdims=True)
+            full = block.values([text])[0] @ centred
+            finder = SPAN_FINDERS.get(spec.featurizer, _word_spans)
+            for start, end in finder(text):
+                without = text[:start] + " " * (end - start) + text[end:]
+                reduced = block.values([without])[0]
+                _spread(full - reduced @ centred, start, end, words, starts, totals)
     return words, totals
 
 

@@ -14,7 +14,12 @@ from typing import Any, TypeVar
 from stance.errors import ConfigError, ModelError
 from stance.labels import LABELS
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+"""The newest model directory format (the baseline's arrays-only format)."""
+FORMAT_VERSIONS: dict[str, int] = {"baseline": 2, "bert": 1}
+"""The format each backend writes."""
+READABLE_FORMATS: dict[str, tuple[int, ...]] = {"baseline": (1, 2), "bert": (1,)}
+"""The formats each backend reads (baseline format 1 needs ``stance[train]``)."""
 METADATA_FILE = "metadata.json"
 SHIPPED_MODELS: tuple[str, ...] = ("baseline", "bert")
 BACKENDS: tuple[str, ...] = ("baseline", "bert")
@@ -98,11 +103,12 @@ def read_metadata(path: Path) -> dict[str, Any]:
             path, f"unknown backend {backend!r}; expected one of {BACKENDS}", retrain_hint()
         )
     version = meta.get("format_version")
-    if version != FORMAT_VERSION:
+    readable = READABLE_FORMATS[backend]
+    if version not in readable:
         raise ModelError(
             path,
-            f"model format version {version!r} is not supported (this stance reads version "
-            f"{FORMAT_VERSION})",
+            f"model format version {version!r} is not supported (this stance reads "
+            f"{backend} versions {', '.join(map(str, readable))})",
             retrain_hint(backend),
         )
     labels = meta.get("labels")
@@ -115,13 +121,18 @@ def read_metadata(path: Path) -> dict[str, Any]:
     return meta
 
 
-def write_metadata(path: Path, meta: dict[str, Any]) -> None:
-    """Write ``metadata.json``, always with the current format version and :data:`LABELS`."""
+def write_metadata(
+    path: Path, meta: dict[str, Any], *, format_version: int | None = None
+) -> dict[str, Any]:
+    """Write ``metadata.json`` with :data:`LABELS` and the format version the backend writes
+    (:data:`FORMAT_VERSIONS`, unless ``format_version`` is given); return what was written."""
     own = {k: v for k, v in meta.items() if k not in ("format_version", "labels")}
-    meta = {"format_version": FORMAT_VERSION, "labels": list(LABELS), **own}
+    version = format_version or FORMAT_VERSIONS.get(str(meta.get("backend")), FORMAT_VERSION)
+    meta = {"format_version": version, "labels": list(LABELS), **own}
     (path / METADATA_FILE).write_text(
         json.dumps(meta, ensure_ascii=False, indent=2) + "\n", encoding="utf-8"
     )
+    return meta
 
 
 C = TypeVar("C")

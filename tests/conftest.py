@@ -55,7 +55,7 @@ def small_data(tmp_path_factory, corpus_rows, authored_rows) -> tuple[Path, Path
 @pytest.fixture(scope="session")
 def baseline_dir(tmp_path_factory, small_data) -> Path:
     """A baseline trained in the session on ``small_data``, with every feature block on."""
-    from stance.backends.baseline import BaselineConfig
+    from stance.training.baseline import BaselineConfig
     from stance.training.recipes import train_and_save_baseline
 
     out = tmp_path_factory.mktemp("models") / "baseline"

@@ -41,8 +41,10 @@ def test_calibration_changes_confidence_not_labels(model_dir):
 
 
 def test_metadata_describes_the_model(model_dir):
+    from stance.modeldir import FORMAT_VERSIONS
+
     meta = json.loads((model_dir / "metadata.json").read_text())
-    assert meta["format_version"] == 1
+    assert meta["format_version"] == FORMAT_VERSIONS[meta["backend"]]
     assert meta["labels"] == list(LABELS)
     assert meta["backend"] in ("baseline", "bert")
     for key in ("training_data", "hyperparameters", "library_versions", "seed", "calibration"):

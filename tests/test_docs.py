@@ -21,6 +21,8 @@ MODULES = [
     "stance.features.lexicon",
     "stance.features.domain",
     "stance.evaluation.realdev",
+    "stance.features.ngrams",
+    "stance.extras",
     "stance.evaluation.calibration",
     "stance.evaluation.metrics",
     "stance.evaluation.harness",

@@ -108,10 +108,9 @@ def test_evaluate_writes_report_json_and_plots(baseline_dir, tmp_path):
 
 def test_baseline_temperature_from_corpus_units_only(corpus_rows, authored_rows):
     """calibration_data="corpus" fits T on corpus units' out-of-fold logits, not the authored."""
-    from stance.backends.baseline import BaselineConfig
     from stance.data.trainset import authored_examples, corpus_examples
     from stance.errors import ConfigError
-    from stance.training.baseline import train_baseline
+    from stance.training.baseline import BaselineConfig, train_baseline
 
     corpus = [e for e in corpus_examples(corpus_rows) if e.split == "train"]
     authored = [e for e in authored_examples(authored_rows) if e.group in ("w01", "w05")][:60]
@@ -136,9 +135,9 @@ def test_baseline_temperature_from_corpus_units_only(corpus_rows, authored_rows)
 def test_ablation_runs_seed_major_saves_each_record_and_skips_done(corpus_rows, authored_rows):
     from dataclasses import asdict
 
-    from stance.backends.baseline import BaselineConfig
     from stance.data.trainset import authored_examples, corpus_examples
     from stance.training.ablation import run
+    from stance.training.baseline import BaselineConfig
 
     corpus = corpus_examples(corpus_rows)
     authored = [e for e in authored_examples(authored_rows) if e.group == "w03"][:40]

@@ -1,4 +1,4 @@
-"""Heavy libraries stay lazy: import stance and the default classify never import torch."""
+"""Heavy libraries stay lazy: import stance and the default classify import none of them."""
 
 from __future__ import annotations
 
@@ -15,6 +15,33 @@ def test_import_stance_is_light():
     heavy = "('torch', 'transformers', 'sklearn', 'datasets')"
     code = f"import sys, stance; print(sorted(m for m in {heavy} if m in sys.modules))"
     assert _run(code) == "[]"
+
+
+HEAVY = (
+    "sklearn",
+    "scipy",
+    "skops",
+    "pandas",
+    "pyarrow",
+    "datasets",
+    "matplotlib",
+    "torch",
+    "transformers",
+)
+
+
+def test_classify_imports_no_heavy_library():
+    """The default baseline runs on numpy alone: classify, classify_many, the linear explanation
+    and the CLI load no scikit-learn, scipy, skops, pandas, pyarrow, datasets, matplotlib, torch
+    or transformers."""
+    code = (
+        "import sys, stance; stance.classify('Jobcentret er godt'); "
+        "stance.classify_many(['Luk jobcentrene', 'Tak til min sagsbehandler']); "
+        "stance.explain('Jobcentret er en skændsel'); "
+        "from stance.cli import main; main(['classify', 'Luk jobcentrene']); "
+        f"print('heavy:', sorted(m for m in sys.modules if m.split('.')[0] in {HEAVY!r}))"
+    )
+    assert _run(code).splitlines()[-1] == "heavy: []"
 
 
 def test_default_classify_never_imports_torch_or_transformers():

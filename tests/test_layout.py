@@ -23,6 +23,9 @@ HAND_OFFS = {
     ("stance.cli", "_evaluate_file"),
     ("stance.cli", "_train"),
     ("stance.cli", "_suggest"),
+    ("stance.cli", "_check_texts"),  # stance convert checks on the labelled texts
+    # BaselineConfig moved to stance.training.baseline; the old import path still resolves
+    ("stance.backends.baseline", "__getattr__"),
 }
 
 

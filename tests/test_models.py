@@ -86,7 +86,7 @@ def test_garbage_weights(copy_of, model_dir):
 
 
 def test_untrusted_types_are_refused(copy_of, baseline_dir):
-    """A skops file that smuggles in a function is refused before anything is built."""
+    """A format-1 skops file that smuggles in a function is refused before anything is built."""
     import os
 
     from sklearn.pipeline import Pipeline
@@ -95,6 +95,9 @@ def test_untrusted_types_are_refused(copy_of, baseline_dir):
     from stance.backends._skops import import_skops_io
 
     path = copy_of(baseline_dir)
+    meta = json.loads((path / "metadata.json").read_text())
+    (path / "metadata.json").write_text(json.dumps(meta | {"format_version": 1}))
+    (path / "model.safetensors").unlink()
     sio = import_skops_io()
     sio.dump(Pipeline([("evil", FunctionTransformer(os.system))]), path / "model.skops")
     _assert_model_error(path, "types stance does not trust")
@@ -111,7 +114,7 @@ def test_wrong_labels_in_bert_config(copy_of, bert_dir):
 
 def test_shipped_baseline_was_trained_with_the_code_defaults():
     """BaselineConfig's defaults are the shipped recipe: there is no second copy to drift."""
-    from stance.backends.baseline import BaselineConfig
+    from stance.training.baseline import BaselineConfig
 
     meta = json.loads((Path(__file__).parents[1] / "models/baseline/metadata.json").read_text())
     assert BaselineConfig.from_dict(meta["hyperparameters"]) == BaselineConfig()

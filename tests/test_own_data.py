@@ -244,9 +244,8 @@ def test_train_checks_its_arguments(tmp_path, user_rows):
 
 
 def test_sample_weight_makes_a_text_count(small_data):
-    from stance.backends.baseline import BaselineConfig
     from stance.training.adapt import single_threaded_blas
-    from stance.training.baseline import train_baseline
+    from stance.training.baseline import BaselineConfig, train_baseline
     from stance.training.recipes import training_data
 
     data = training_data(corpus_path=small_data[0], authored_path=small_data[1])

@@ -13,8 +13,8 @@ REPO = Path(__file__).resolve().parents[1]
 @pytest.mark.slow
 def test_retraining_reproduces_the_shipped_baseline(tmp_path):
     from stance import load_classifier
-    from stance.backends.baseline import BaselineConfig
     from stance.data import read_corpus
+    from stance.training.baseline import BaselineConfig
     from stance.training.recipes import train_and_save_baseline
 
     shipped = load_classifier(REPO / "models" / "baseline")

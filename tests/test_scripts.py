@@ -218,7 +218,7 @@ def test_train_baseline_script_against_an_installed_wheel(tmp_path, small_data, 
     import subprocess
     import sys
 
-    from stance.backends.baseline import BaselineConfig
+    from stance.training.baseline import BaselineConfig
 
     out = tmp_path / "model"
     code = (

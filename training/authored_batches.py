@@ -22,14 +22,13 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
-from stance.backends.baseline import BaselineConfig
 from stance.data.batches import read_batch
 from stance.data.datacard import fill_markers
 from stance.data.originality import shared_runs
 from stance.data.trainset import load_examples
 from stance.evaluation.realdev import read_real_dev
 from stance.evaluation.report import markdown_table
-from stance.training.baseline import fit_pipeline
+from stance.training.baseline import BaselineConfig, fit_pipeline
 from stance.training.experiments import Recipe, compare, comparison_table
 
 REPO = Path(__file__).resolve().parents[1]

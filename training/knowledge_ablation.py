@@ -20,11 +20,11 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
-from stance.backends.baseline import BaselineConfig
 from stance.data.datacard import fill_markers
 from stance.data.trainset import load_examples
 from stance.evaluation.realdev import read_real_dev
 from stance.evaluation.report import markdown_table
+from stance.training.baseline import BaselineConfig
 from stance.training.experiments import Recipe, compare, comparison_table
 from stance.training.knowledge import knowledge_variants
 

@@ -31,7 +31,6 @@ from pathlib import Path
 
 import numpy as np
 
-from stance.backends.baseline import BaselineConfig
 from stance.data.corpus import repo_root
 from stance.data.datacard import fill_markers
 from stance.data.selection import MAX_SIMILARITY, cosine, ngram_profile, select
@@ -41,7 +40,7 @@ from stance.evaluation.report import markdown_table
 from stance.labels import LABELS
 from stance.modeldir import read_metadata, shipped_model_dir
 from stance.training.adapt import single_threaded_blas
-from stance.training.baseline import train_baseline
+from stance.training.baseline import BaselineConfig, train_baseline
 
 STRATEGIES = ("suggest", "margin only", "random")
 

@@ -1,14 +1,15 @@
-"""Train the scikit-learn baseline and write a model directory.
+"""Train the baseline (with scikit-learn) and write a model directory.
 
 Usage: python training/train_baseline.py [--output models/baseline] [--seed 0]
        [--config FILE] [--without-authored] [--authored-fraction F]
 
 Trains on the corpus train + dev units plus the authored texts with the shipped recipe: the
-defaults of stance.backends.baseline.BaselineConfig (chosen on a real dev set, see
+defaults of stance.training.baseline.BaselineConfig (chosen on a real dev set, see
 tune_baseline.py and reports/baseline-tuning.md). --config FILE overrides hyperparameters from a
 JSON object; a missing or unreadable file is an error. Fits a temperature on grouped out-of-fold
-predictions when the config asks for it (see tune_calibration.py), and writes the model
-directory.
+predictions when the config asks for it (see tune_calibration.py), and writes
+model.safetensors + metadata.json (model format 2: the fitted pipeline's arrays, which run on
+numpy alone).
 """
 
 from __future__ import annotations
@@ -16,8 +17,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from stance.backends.baseline import BaselineConfig
-from stance.training.baseline import read_baseline_config
+from stance.training.baseline import BaselineConfig, read_baseline_config
 from stance.training.recipes import train_and_save_baseline
 
 REPO = Path(__file__).resolve().parents[1]

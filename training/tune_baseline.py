@@ -21,9 +21,9 @@ import sys
 from dataclasses import asdict
 from pathlib import Path
 
-from stance.backends.baseline import BaselineConfig
 from stance.data.trainset import load_examples
 from stance.evaluation.report import markdown_table
+from stance.training.baseline import BaselineConfig
 from stance.training.tuning import (
     SEARCH_SPACE,
     coordinate_search,

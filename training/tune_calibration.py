@@ -18,10 +18,9 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
-from stance.backends.baseline import BaselineConfig
 from stance.data.trainset import TrainingSet, load_examples
 from stance.evaluation.report import markdown_table
-from stance.training.baseline import read_baseline_config
+from stance.training.baseline import BaselineConfig, read_baseline_config
 from stance.training.tuning import calibration_comparison, real_dev_calibration
 
 REPO = Path(__file__).resolve().parents[1]

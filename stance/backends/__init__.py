@@ -1,1 +1,1 @@
-"""Classifier backends behind one interface: the scikit-learn baseline and fine-tuned BERT."""
+"""Classifier backends behind one interface: the numpy baseline and fine-tuned BERT."""

@@ -1,28 +1,43 @@
-"""The scikit-learn baseline at inference: word and character TF-IDF plus Danish lexicon
-scores, and a class-weighted logistic regression.
+"""The baseline at inference, on numpy alone: hashed word and character n-grams (TF-IDF), dense
+text features, and a linear layer.
 
-Saved with skops (no pickle); loading trusts only the types listed in :data:`TRUSTED_TYPES`.
-Fitting lives in :mod:`stance.training.baseline`.
+The model is the scikit-learn pipeline of :mod:`stance.training.baseline` reduced to its
+arrays. A model directory in **format 2** holds
+
+- ``model.safetensors``: per block its IDF values, the hash columns the linear layer uses and
+  their coefficients, the standardisation of dense blocks, and the intercepts;
+- ``metadata.json``: under ``"features"``, every block's settings (n-gram analyzer and range,
+  number of hash columns, TF-IDF options, dense featuriser name, block weight).
+
+Nothing in such a directory can run code when it is loaded. Format 1 directories
+(``model.skops``, the whole scikit-learn pipeline) still load when scikit-learn and skops are
+installed (only the types in :data:`TRUSTED_TYPES` are accepted); :func:`convert_model_dir`
+(``stance convert SRC DST``) rewrites one in format 2.
 """
 
 from __future__ import annotations
 
-import zipfile
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
-from stance.backends._skops import import_skops_io
 from stance.backends.base import Classifier
-from stance.errors import ConfigError, ModelError
+from stance.errors import MissingDependencyError, ModelError
+from stance.features import dense_featurizer
+from stance.features.ngrams import TOKEN_PATTERN, NgramHasher, hash_blocks
 from stance.labels import LABELS
-from stance.modeldir import config_from_dict, retrain_hint, write_metadata
+from stance.modeldir import retrain_hint, write_metadata
 
-MODEL_FILE = "model.skops"
+MODEL_FILE = "model.safetensors"
+LEGACY_MODEL_FILE = "model.skops"
 WORD_BITS = 18
 CHAR_BITS = 19
+NORMS = (None, "l1", "l2")
+CHUNK_CHARACTERS = 6000
+"""Texts are featurised in chunks of about this many characters (the arrays stay in cache)."""
 
 TRUSTED_TYPES: tuple[str, ...] = (
     "builtins.slice",
@@ -40,165 +55,706 @@ TRUSTED_TYPES: tuple[str, ...] = (
     "sklearn.preprocessing._data.StandardScaler",
     "stance.training.lexicon_features.LexiconFeatures",
 )
-"""Every type a baseline model file may contain; anything else is refused on load."""
+"""Every type a format-1 model file (``model.skops``) may contain; anything else is refused."""
 
 
-CALIBRATION_DATA = ("all", "corpus")
-"""Whose out-of-fold logits fit the temperature: every training text, or corpus units only."""
+def __getattr__(name: str) -> object:
+    """``BaselineConfig`` and ``CALIBRATION_DATA`` moved to :mod:`stance.training.baseline`."""
+    if name in ("BaselineConfig", "CALIBRATION_DATA"):
+        from stance.training import baseline
+
+        return getattr(baseline, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+# --- settings -------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
-class BaselineConfig:
-    """Hyperparameters of the baseline pipeline. The defaults are the shipped recipe: there is
-    no other copy of it (``tests/test_models.py`` checks the shipped model against them).
+class HashedBlock:
+    """A block of hashed n-gram features: ``HashingVectorizer`` (+ ``TfidfTransformer``).
 
-    >>> BaselineConfig(C=0)
-    Traceback (most recent call last):
-    ...
-    stance.errors.ConfigError: C must be > 0, got 0
+    Attributes:
+        name: The block's name in the ``FeatureUnion`` (``word``, ``char``, ...).
+        hasher: The n-gram and hashing settings.
+        weight: The block's transformer weight.
+        binary: Counts are clipped to 1 (``HashingVectorizer(binary=True)``).
+        count_norm: ``HashingVectorizer(norm=...)``, applied to the counts.
+        tfidf: A ``TfidfTransformer`` follows; the next three settings are its own.
+        sublinear_tf: ``1 + log(tf)`` instead of ``tf``.
+        use_idf: Multiply by the IDF stored in the arrays.
+        norm: Row normalisation after IDF (``"l2"``, ``"l1"`` or ``None``).
     """
 
-    word_ngram_max: int = 2
-    char_ngram_min: int = 3
-    char_ngram_max: int = 6
-    sublinear_tf: bool = True
-    lexicon: bool = True
-    lexicon_weight: float = 0.0
-    domain_weight: float = 0.0
-    C: float = 10.0
-    class_weight: str | None = "balanced"
-    calibrate: bool = False
-    calibration_data: str = "all"
+    name: str
+    hasher: NgramHasher
+    weight: float = 1.0
+    binary: bool = False
+    count_norm: str | None = None
+    tfidf: bool = True
+    sublinear_tf: bool = False
+    use_idf: bool = True
+    norm: str | None = "l2"
+    kind: ClassVar[str] = "hashed"
 
     def __post_init__(self) -> None:
-        if self.word_ngram_max < 1:
-            raise ConfigError(f"word_ngram_max must be >= 1, got {self.word_ngram_max}")
-        if not 1 <= self.char_ngram_min <= self.char_ngram_max:
-            raise ConfigError(
-                "need 1 <= char_ngram_min <= char_ngram_max, got "
-                f"{self.char_ngram_min}..{self.char_ngram_max}"
-            )
-        if self.C <= 0:
-            raise ConfigError(f"C must be > 0, got {self.C}")
-        if self.lexicon_weight < 0:
-            raise ConfigError(f"lexicon_weight must be >= 0, got {self.lexicon_weight}")
-        if self.domain_weight < 0:
-            raise ConfigError(f"domain_weight must be >= 0, got {self.domain_weight}")
-        if self.class_weight not in (None, "balanced"):
-            raise ConfigError(f"class_weight must be None or 'balanced', got {self.class_weight!r}")
-        if self.calibration_data not in CALIBRATION_DATA:
-            raise ConfigError(
-                f"calibration_data must be one of {CALIBRATION_DATA}, got {self.calibration_data!r}"
-            )
+        for field_name in ("count_norm", "norm"):
+            if getattr(self, field_name) not in NORMS:
+                raise ValueError(
+                    f"block {self.name!r}: {field_name} must be one of {NORMS}, "
+                    f"got {getattr(self, field_name)!r}"
+                )
+
+    def to_dict(self) -> dict[str, Any]:
+        own = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "hasher"}
+        hasher = {
+            "analyzer": self.hasher.analyzer,
+            "ngram_range": list(self.hasher.ngram_range),
+            "n_features": self.hasher.n_features,
+            "lowercase": self.hasher.lowercase,
+            "token_pattern": self.hasher.token_pattern,
+        }
+        return {"kind": self.kind, **own, **hasher}
+
+
+@dataclass(frozen=True)
+class DenseBlock:
+    """A block of dense features: a featuriser of :data:`stance.features.DENSE_FEATURES`,
+    standardised (``StandardScaler``) and weighted.
+
+    Attributes:
+        name: The block's name in the ``FeatureUnion`` (``lexicon``, ...).
+        featurizer: The featuriser's name in :data:`stance.features.DENSE_FEATURES`.
+        n_values: How many values the featuriser returns.
+        weight: The block's transformer weight.
+        standardize: A ``StandardScaler`` follows (its mean and scale are in the arrays).
+    """
+
+    name: str
+    featurizer: str
+    n_values: int
+    weight: float = 1.0
+    standardize: bool = True
+    kind: ClassVar[str] = "dense"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"kind": self.kind, **asdict(self)}
+
+
+Block = HashedBlock | DenseBlock
+
+
+@dataclass(frozen=True)
+class BaselineFeatures:
+    """What the runtime needs to turn texts into the linear layer's input.
+
+    Attributes:
+        blocks: The ``FeatureUnion`` blocks, in column order.
+        select: A column selection (``VarianceThreshold``) precedes the linear layer; the
+            arrays list the columns it keeps.
+    """
+
+    blocks: tuple[Block, ...]
+    select: bool = True
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"select": self.select, "blocks": [block.to_dict() for block in self.blocks]}
 
     @classmethod
-    def from_dict(cls, values: dict[str, Any]) -> BaselineConfig:
-        """Build a config from saved hyperparameters, rejecting unknown names."""
-        return config_from_dict(cls, values, "baseline")
+    def from_dict(cls, values: Any, path: Path | None = None) -> BaselineFeatures:
+        """Read the settings saved in ``metadata.json``; a bad entry raises :class:`ModelError`."""
+        where = path or Path(".")
+
+        def bad(problem: str) -> ModelError:
+            return ModelError(
+                where, f"metadata.json 'features': {problem}", retrain_hint("baseline")
+            )
+
+        if not isinstance(values, dict) or not isinstance(values.get("blocks"), list):
+            raise bad("expected an object with a list of 'blocks'")
+        blocks: list[Block] = []
+        for i, raw in enumerate(values["blocks"]):
+            if not isinstance(raw, dict):
+                raise bad(f"block {i} is not an object")
+            raw = dict(raw)
+            kind = raw.pop("kind", None)
+            try:
+                if kind == "hashed":
+                    hasher = NgramHasher(
+                        analyzer=raw.pop("analyzer"),
+                        ngram_range=tuple(raw.pop("ngram_range")),
+                        n_features=int(raw.pop("n_features")),
+                        lowercase=bool(raw.pop("lowercase", True)),
+                        token_pattern=raw.pop("token_pattern", TOKEN_PATTERN),
+                    )
+                    _check_keys(raw, HashedBlock, i)
+                    blocks.append(HashedBlock(hasher=hasher, **raw))
+                elif kind == "dense":
+                    _check_keys(raw, DenseBlock, i)
+                    blocks.append(DenseBlock(**raw))
+                else:
+                    raise ValueError(f"unknown kind {kind!r}; expected 'hashed' or 'dense'")
+            except (KeyError, TypeError, ValueError) as exc:
+                raise bad(f"block {i}: {exc}") from exc
+        names = [block.name for block in blocks]
+        if len(set(names)) != len(names):
+            raise bad(f"block names repeat: {names}")
+        return cls(tuple(blocks), bool(values.get("select", True)))
+
+
+def _check_keys(raw: dict[str, Any], cls: type, i: int) -> None:
+    allowed = {f.name for f in fields(cls)} - {"hasher"}
+    unknown = sorted(set(raw) - allowed)
+    if unknown:
+        raise ValueError(f"unknown setting(s) {unknown} for a {cls.kind} block")  # type: ignore[attr-defined]
+
+
+# --- the compiled blocks ----------------------------------------------------------------------
+
+
+def _row_norms(values: np.ndarray, rows: np.ndarray, kind: str) -> np.ndarray:
+    """Per row (a run of entries beginning at each of ``rows``), the L1 or L2 norm."""
+    if kind == "l2":
+        norms = np.sqrt(np.add.reduceat(values * values, rows))
+    else:
+        norms = np.add.reduceat(np.abs(values), rows)
+    norms[norms == 0.0] = 1.0  # scikit-learn leaves an all-zero row as it is
+    return norms
+
+
+def _transform_key(spec: HashedBlock) -> tuple[Any, ...]:
+    """The settings that blocks must share to be scored together."""
+    return (spec.binary, spec.count_norm, spec.tfidf, spec.sublinear_tf, spec.use_idf, spec.norm)
+
+
+class HashedFeatures:
+    """One or more :class:`HashedBlock` with the same TF-IDF settings and their arrays, scored
+    together: their hash columns are laid side by side in one column space."""
+
+    def __init__(
+        self, specs: Sequence[HashedBlock], arrays: dict[str, np.ndarray], n_labels: int
+    ) -> None:
+        self.specs = tuple(specs)
+        first = self.specs[0]
+        if any(_transform_key(spec) != _transform_key(first) for spec in self.specs):
+            raise ValueError("blocks scored together must share their TF-IDF settings")
+        self.setting = first
+        widths = [spec.hasher.n_features for spec in self.specs]
+        self.offsets = np.concatenate(([0], np.cumsum(widths))).astype(np.int64)
+        self.width = int(self.offsets[-1])
+        self.weights = np.array([spec.weight for spec in self.specs])
+        use_idf = first.tfidf and first.use_idf
+        known_parts, coef_parts, coef_columns, idf_columns, idf_values = [], [], [], [], []
+        idf_defaults = []
+        for spec, offset in zip(self.specs, self.offsets.tolist()):
+            n, name = spec.hasher.n_features, spec.name
+            columns = _array(arrays, f"{name}.columns", np.int64, (-1,))
+            _check_columns(columns, n, name)
+            coef_columns.append(columns + offset)
+            coef_parts.append(_array(arrays, f"{name}.coef", np.float64, (columns.size, n_labels)))
+            known_parts.append(columns + offset)
+            if use_idf:
+                cols = _array(arrays, f"{name}.idf.columns", np.int64, (-1,))
+                _check_columns(cols, n, f"{name}.idf")
+                idf_columns.append(cols + offset)
+                idf_values.append(_array(arrays, f"{name}.idf.values", np.float64, (cols.size,)))
+                idf_defaults.append(_array(arrays, f"{name}.idf.default", np.float64, (1,))[0])
+                known_parts.append(cols + offset)
+        # one slot per column that has an IDF or a coefficient, then one slot per block that
+        # every other column of the block shares (the block's default IDF, zero coefficients)
+        coef_known = np.concatenate(coef_columns)
+        if not idf_columns or np.array_equal(np.concatenate(idf_columns), coef_known):
+            known = coef_known  # the usual case: the kept columns are those with an IDF
+        else:
+            known = np.concatenate(known_parts)
+            known.sort()  # np.unique is slower: it hashes
+            known = known[np.concatenate(([True], known[1:] != known[:-1]))]
+        self.known = known
+        self.slot = np.empty(self.width, dtype=np.int32)
+        for b in range(len(self.specs)):
+            self.slot[self.offsets[b] : self.offsets[b + 1]] = known.size + b
+        self.slot[known] = np.arange(known.size, dtype=np.int32)
+        n_slots = known.size + len(self.specs)
+        by_label = np.zeros((n_labels, n_slots))  # one contiguous row per label: fast gathers
+        coef_slots = self.slot[coef_known]
+        for k, values in enumerate(np.concatenate(coef_parts).T):
+            by_label[k, coef_slots] = values
+        self._coef_by_label = list(by_label)
+        self.coef = by_label.T  # (slot, label)
+        self.idf = None
+        if use_idf:
+            self.idf = np.empty(n_slots)
+            self.idf[known.size :] = idf_defaults
+            self.idf[self.slot[np.concatenate(idf_columns)]] = np.concatenate(idf_values)
+
+    def _entries(
+        self, parts: Sequence[tuple[np.ndarray, np.ndarray]], n_docs: int
+    ) -> tuple[np.ndarray, ...]:
+        """Count the n-gram occurrences of each text and block.
+
+        Returns:
+            ``(rows, row_docs, row_blocks, columns, counts)``: the entries are the distinct
+            (text, column) pairs, sorted; a row is the run of entries of one text and block,
+            starting at ``rows``; ``columns`` are in the joint column space.
+        """
+        width = self.width
+        dtype = np.int32 if n_docs * width < 2**31 else np.int64  # a faster sort
+        pieces = []
+        for (docs, columns), offset in zip(parts, self.offsets.tolist()):
+            key = columns.astype(dtype)
+            if offset:
+                key += offset
+            if n_docs > 1:
+                key += (docs * width).astype(dtype, copy=False)
+            pieces.append(key)
+        keys = pieces[0] if len(pieces) == 1 else np.concatenate(pieces)
+        keys.sort()
+        n = keys.size
+        if n == 0:
+            empty = np.zeros(0, dtype=np.int64)
+            return empty, empty, empty, empty, empty
+        new = np.empty(n, dtype=bool)
+        new[0] = True
+        np.not_equal(keys[1:], keys[:-1], out=new[1:])
+        first = np.flatnonzero(new)
+        counts = np.diff(first, append=n)
+        keys = keys[first]
+        n_blocks = len(self.specs)
+        if n_docs == 1:  # one text: a row per block that has n-grams
+            columns = keys.astype(np.intp)  # gathers are fastest with intp indices
+            bounds = np.searchsorted(columns, self.offsets)
+            row_blocks = np.flatnonzero(bounds[1:] > bounds[:-1])
+            rows = bounds[row_blocks]
+            return rows, np.zeros(rows.size, dtype=np.intp), row_blocks, columns, counts
+        docs = (keys // width).astype(np.intp)
+        columns = keys.astype(np.intp) - docs * width
+        if n_blocks == 1:
+            blocks = np.zeros(keys.size, dtype=np.intp)
+            group = docs
+        else:
+            blocks = np.searchsorted(self.offsets[1:], columns, side="right")
+            group = docs * n_blocks + blocks
+        new = np.empty(keys.size, dtype=bool)
+        new[0] = True
+        np.not_equal(group[1:], group[:-1], out=new[1:])
+        rows = np.flatnonzero(new)
+        return rows, docs[rows], blocks[rows], columns, counts
+
+    def _tf_idf(
+        self, rows: np.ndarray, slots: np.ndarray, counts: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray | None]:
+        """The values before the final normalisation, and the row norms it divides by."""
+        spec = self.setting
+        values = np.ones(counts.size) if spec.binary else counts.astype(np.float64)
+        if spec.count_norm is not None:
+            sizes = np.diff(rows, append=values.size)
+            values /= np.repeat(_row_norms(values, rows, spec.count_norm), sizes)
+        if not spec.tfidf:
+            return values, None
+        if spec.sublinear_tf:
+            np.log(values, out=values)
+            values += 1.0
+        if self.idf is not None:
+            values *= self.idf[slots]
+        norms = None if spec.norm is None else _row_norms(values, rows, spec.norm)
+        return values, norms
+
+    def values(
+        self, parts: Sequence[tuple[np.ndarray, np.ndarray]], n_docs: int
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """The blocks' weighted feature values, as the scikit-learn pipeline computes them.
+
+        Returns:
+            ``(docs, blocks, columns, values)``: one entry per distinct (text, block, column),
+            ``blocks`` indexing :attr:`specs`, ``columns`` the block's own hash columns.
+        """
+        rows, row_docs, row_blocks, columns, counts = self._entries(parts, n_docs)
+        if counts.size == 0:
+            return row_docs, row_blocks, columns, np.zeros(0)
+        values, norms = self._tf_idf(rows, self._slots(columns), counts)
+        sizes = np.diff(rows, append=values.size)
+        scale = self.weights[row_blocks]
+        if norms is not None:
+            scale = scale / norms
+        values *= np.repeat(scale, sizes)
+        blocks = np.repeat(row_blocks, sizes)
+        return np.repeat(row_docs, sizes), blocks, columns - self.offsets[blocks], values
+
+    def add_logits(
+        self, parts: Sequence[tuple[np.ndarray, np.ndarray]], logits: np.ndarray
+    ) -> None:
+        """Add the blocks' contributions to ``logits`` (one row per text)."""
+        rows, row_docs, row_blocks, columns, counts = self._entries(parts, logits.shape[0])
+        if counts.size == 0:
+            return
+        slots = self._slots(columns)
+        values, norms = self._tf_idf(rows, slots, counts)
+        # the row norm and block weight scale whole rows, so they apply to the row sums
+        sums = np.empty((rows.size, len(self._coef_by_label)))
+        for k, coef in enumerate(self._coef_by_label):
+            sums[:, k] = np.add.reduceat(coef[slots] * values, rows)
+        scale = self.weights[row_blocks]
+        if norms is not None:
+            scale = scale / norms
+        sums *= scale[:, None]
+        if logits.shape[0] == 1:
+            logits[0] += sums.sum(axis=0)
+        elif len(self.specs) == 1:
+            logits[row_docs] += sums
+        else:
+            np.add.at(logits, row_docs, sums)
+
+    def _slots(self, columns: np.ndarray) -> np.ndarray:
+        return self.slot[columns].astype(np.intp)
+
+    def coefficients(self, block: int, columns: np.ndarray) -> np.ndarray:
+        """The linear layer's coefficient rows of hash ``columns`` of block number ``block``."""
+        return self.coef[self.slot[columns + self.offsets[block]]]
+
+
+class DenseFeatures:
+    """A :class:`DenseBlock` with its arrays, ready to score texts."""
+
+    def __init__(self, spec: DenseBlock, arrays: dict[str, np.ndarray], n_labels: int) -> None:
+        self.spec = spec
+        name = spec.name
+        d = spec.n_values
+        self.function, _ = dense_featurizer_for(spec)
+        columns = _array(arrays, f"{name}.columns", np.int64, (-1,))
+        _check_columns(columns, d, name)
+        self.selected = columns
+        self.coef = np.zeros((d, n_labels))
+        self.coef[columns] = _array(arrays, f"{name}.coef", np.float64, (columns.size, n_labels))
+        self.mean = self.scale = None
+        if spec.standardize:
+            self.mean = _array(arrays, f"{name}.mean", np.float64, (d,))
+            self.scale = _array(arrays, f"{name}.scale", np.float64, (d,))
+
+    def values(self, texts: Sequence[str]) -> np.ndarray:
+        """The block's weighted (standardised) values, shape ``(len(texts), n_values)``."""
+        raw = np.asarray([self.function(text) for text in texts], dtype=np.float64)
+        raw = raw.reshape(len(texts), self.spec.n_values)
+        if self.mean is not None:
+            raw -= self.mean
+            raw /= self.scale
+        if self.spec.weight != 1.0:
+            raw *= self.spec.weight
+        return raw
+
+    def add_logits(self, texts: Sequence[str], logits: np.ndarray) -> None:
+        logits += self.values(texts) @ self.coef
+
+
+def dense_featurizer_for(spec: DenseBlock) -> tuple[Any, tuple[str, ...]]:
+    try:
+        function, names = dense_featurizer(spec.featurizer)
+    except KeyError as exc:
+        raise ValueError(
+            f"block {spec.name!r} needs the dense featuriser {spec.featurizer!r}, which this "
+            "version of stance does not have; upgrade stance"
+        ) from exc
+    if len(names) != spec.n_values:
+        raise ValueError(
+            f"block {spec.name!r}: featuriser {spec.featurizer!r} returns {len(names)} values, "
+            f"the model expects {spec.n_values}"
+        )
+    return function, names
+
+
+def _array(
+    arrays: dict[str, np.ndarray], key: str, dtype: Any, shape: tuple[int, ...]
+) -> np.ndarray:
+    """``arrays[key]``, checked for its dtype (integers: any width) and shape."""
+    if key not in arrays:
+        raise ValueError(f"array {key!r} is missing")
+    array = arrays[key]
+    if dtype is np.int64 and array.dtype.kind in "iu":
+        array = array.astype(np.int64, copy=False)
+    elif array.dtype != dtype:
+        raise ValueError(f"array {key!r} has dtype {array.dtype}, expected {np.dtype(dtype)}")
+    if len(array.shape) != len(shape) or any(
+        want not in (-1, got) for want, got in zip(shape, array.shape)
+    ):
+        raise ValueError(f"array {key!r} has shape {array.shape}, expected {shape}")
+    return array
+
+
+def _check_columns(columns: np.ndarray, n: int, what: str) -> None:
+    if columns.size and (columns.min() < 0 or columns.max() >= n or (np.diff(columns) <= 0).any()):
+        raise ValueError(f"array {what!r} must hold increasing column numbers in 0..{n - 1}")
+
+
+# --- the classifier ---------------------------------------------------------------------------
 
 
 class BaselineClassifier(Classifier):
-    """A fitted baseline pipeline with its metadata."""
+    """The baseline: feature blocks and a linear layer, from a model directory's arrays.
 
-    def __init__(self, pipeline: Any, metadata: dict[str, Any], path: Path | None = None) -> None:
+    Build one with :meth:`load` (a model directory) or :meth:`from_pipeline` (a fitted
+    scikit-learn pipeline, as training does).
+    """
+
+    def __init__(
+        self,
+        features: BaselineFeatures,
+        arrays: dict[str, np.ndarray],
+        metadata: dict[str, Any],
+        path: Path | None = None,
+    ) -> None:
         super().__init__(metadata, path)
-        self.pipeline = pipeline
-        classes = list(pipeline.classes_)
-        if classes != list(LABELS):
+        self.features = features
+        self.arrays = arrays
+        self.pipeline: Any = None  # the scikit-learn pipeline, when built from one
+        n_labels = len(LABELS)
+        try:
+            self.intercept = _array(arrays, "intercept", np.float64, (n_labels,))
+            hashed = [spec for spec in features.blocks if isinstance(spec, HashedBlock)]
+            groups: dict[tuple[Any, ...], list[HashedBlock]] = {}
+            for spec in hashed:
+                groups.setdefault(_transform_key(spec), []).append(spec)
+            self._groups = [HashedFeatures(specs, arrays, n_labels) for specs in groups.values()]
+            self._dense = [
+                DenseFeatures(spec, arrays, n_labels)
+                for spec in features.blocks
+                if isinstance(spec, DenseBlock)
+            ]
+        except ValueError as exc:
             raise ModelError(
                 path or Path("."),
-                f"model classes {classes} differ from stance.LABELS {list(LABELS)}",
+                f"{MODEL_FILE} does not fit its metadata: {exc}",
                 retrain_hint("baseline"),
-            )
+            ) from exc
+        # one hashing pass over every hashed block; each group takes its blocks' results
+        self._hashers = [spec.hasher for spec in hashed]
+        self._group_parts = [[hashed.index(spec) for spec in g.specs] for g in self._groups]
 
-        self._blocks, self._weights, self._intercept = _compile(pipeline)
+    @classmethod
+    def from_pipeline(
+        cls, pipeline: Any, metadata: dict[str, Any], path: Path | None = None
+    ) -> BaselineClassifier:
+        """Export a fitted scikit-learn baseline pipeline to arrays (no scikit-learn import).
 
-    @property
-    def config(self) -> BaselineConfig:
-        return BaselineConfig.from_dict(self.metadata.get("hyperparameters", {}))
+        Raises:
+            ConfigError: the pipeline holds a step or setting the numpy baseline cannot
+                reproduce (the message names it).
+        """
+        from stance.backends._export import export_pipeline
 
-    def feature_blocks(self, texts: list[str]) -> list[tuple[str, Any]]:
-        """The weighted feature matrix of each block (``word``, ``char``, then the dense blocks
-        such as ``lexicon`` and ``domain``), each a CSR matrix."""
-        import scipy.sparse as sp
-        import sklearn
+        features, arrays = export_pipeline(pipeline)
+        classifier = cls(features, arrays, metadata, path)
+        classifier.pipeline = pipeline
+        return classifier
 
-        blocks = []
-        with sklearn.config_context(assume_finite=True, skip_parameter_validation=True):
-            for name, transformer, weight in self._blocks:
-                if name not in ("word", "char"):
-                    dense = transformer.transform(texts) * weight
-                    blocks.append((name, sp.csr_matrix(dense)))
-                else:
-                    blocks.append((name, transformer.transform(texts) * weight))
-        return blocks
+    def block(self, name: str) -> tuple[HashedFeatures, int] | tuple[DenseFeatures, None]:
+        """The compiled block called ``name``: ``(group, index in group)`` for a hashed block,
+        ``(features, None)`` for a dense one."""
+        for group in self._groups:
+            for index, spec in enumerate(group.specs):
+                if spec.name == name:
+                    return group, index
+        for dense in self._dense:
+            if dense.spec.name == name:
+                return dense, None
+        names = [spec.name for spec in self.features.blocks]
+        raise KeyError(f"no block {name!r}; blocks: {names}")
 
     def _logits(self, texts: list[str]) -> np.ndarray:
-        """Same values as ``pipeline.decision_function``, without its per-call overhead."""
-        import scipy.sparse as sp
-
-        features = sp.hstack([block for _, block in self.feature_blocks(texts)], format="csr")
-        return np.asarray(features @ self._weights + self._intercept, dtype=np.float64)
+        logits = np.zeros((len(texts), len(LABELS)))
+        start = 0
+        while start < len(texts):
+            # chunks of about CHUNK_CHARACTERS characters keep the per-n-gram arrays in cache
+            end, size = start + 1, len(texts[start])
+            while end < len(texts) and size + len(texts[end]) <= CHUNK_CHARACTERS:
+                size += len(texts[end])
+                end += 1
+            chunk = texts[start:end] if start or end < len(texts) else texts
+            out = logits[start:end]
+            if self._groups:
+                parts = hash_blocks(chunk, self._hashers)
+                for group, indices in zip(self._groups, self._group_parts):
+                    group.add_logits([parts[i] for i in indices], out)
+            for dense in self._dense:
+                dense.add_logits(chunk, out)
+            start = end
+        logits += self.intercept
+        return logits
 
     @classmethod
     def load(cls, path: Path, metadata: dict[str, Any]) -> BaselineClassifier:
-        """Load ``model.skops`` from ``path``, trusting only :data:`TRUSTED_TYPES`."""
-        sio = import_skops_io()
+        """Load a model directory: format 2 (arrays), or format 1 (skops) with the train extra."""
+        if metadata.get("format_version") == 1:
+            return _load_format_1(path, metadata)
         file = path / MODEL_FILE
         if not file.is_file():
             raise ModelError(path, f"{MODEL_FILE} is missing", retrain_hint("baseline"))
+        features = BaselineFeatures.from_dict(metadata.get("features"), path)
+        from safetensors import SafetensorError
+        from safetensors.numpy import load_file
+
         try:
-            untrusted = sio.get_untrusted_types(file=file)
-        except Exception as exc:
+            arrays = load_file(file)
+        except (SafetensorError, OSError, ValueError) as exc:
             raise ModelError(
                 path,
                 f"{MODEL_FILE} is corrupt or truncated ({type(exc).__name__}: {exc})",
                 retrain_hint("baseline"),
             ) from exc
-        refused = sorted(set(untrusted) - set(TRUSTED_TYPES))
-        if refused:
-            raise ModelError(
-                path,
-                f"{MODEL_FILE} contains types stance does not trust: {refused}",
-                "Only load models from people you trust; " + retrain_hint("baseline"),
-            )
-        try:
-            pipeline = sio.load(file, trusted=list(untrusted))
-        except Exception as exc:
-            raise ModelError(
-                path,
-                f"{MODEL_FILE} could not be read ({type(exc).__name__}: {exc})",
-                retrain_hint("baseline"),
-            ) from exc
-        try:
-            return cls(pipeline, metadata, path)
-        except (AttributeError, KeyError, TypeError, ValueError) as exc:
-            raise ModelError(
-                path,
-                f"{MODEL_FILE} does not hold a stance baseline pipeline ({exc})",
-                retrain_hint("baseline"),
-            ) from exc
+        return cls(features, arrays, metadata, path)
 
     def save(self, path: str | Path) -> Path:
-        """Write ``model.skops`` and ``metadata.json`` to ``path`` (created if needed)."""
-        sio = import_skops_io()
+        """Write ``model.safetensors`` and ``metadata.json`` (format 2) to ``path``.
+
+        A ``model.skops`` left in ``path`` from format 1 is removed, so that the directory
+        holds one model.
+        """
+        from safetensors.numpy import save
+
         path = Path(path)
         path.mkdir(parents=True, exist_ok=True)
-        sio.dump(
-            self.pipeline, path / MODEL_FILE, compression=zipfile.ZIP_DEFLATED, compresslevel=9
-        )
-        write_metadata(path, self.metadata)
+        arrays = {key: np.ascontiguousarray(value) for key, value in self.arrays.items()}
+        (path / MODEL_FILE).write_bytes(save(arrays, metadata={"format": "stance-baseline-2"}))
+        meta = {**self.metadata, "features": self.features.to_dict()}
+        self.metadata = write_metadata(path, meta)
+        (path / LEGACY_MODEL_FILE).unlink(missing_ok=True)
         self.path = path
         return path
 
 
-def _compile(pipeline: Any) -> tuple[list[tuple[str, Any, float]], np.ndarray, np.ndarray]:
-    """The fitted blocks and regression weights expanded back to the full hashed feature space."""
-    union = pipeline.named_steps["features"]
-    weights = union.transformer_weights or {}
-    blocks = [(name, tr, float(weights.get(name, 1.0))) for name, tr in union.transformer_list]
-    support = pipeline.named_steps["select"].get_support()
-    clf = pipeline.named_steps["clf"]
-    expanded = np.zeros((support.size, clf.coef_.shape[0]))
-    expanded[support] = clf.coef_.T
-    return blocks, expanded, np.asarray(clf.intercept_, dtype=np.float64)
+def import_skops_for(path: Path) -> Any:
+    """``skops.io``, or :class:`MissingDependencyError` saying how to read a format-1 model."""
+    import importlib.util
+
+    from stance.extras import TRAIN_MODULES, install_command
+
+    missing = next((m for m in TRAIN_MODULES if importlib.util.find_spec(m) is None), None)
+    if missing is None:
+        try:
+            from stance.backends._skops import import_skops_io
+
+            return import_skops_io()
+        except ImportError as exc:
+            missing = exc.name or str(exc)
+    raise MissingDependencyError(
+        f"{path} is a format-1 baseline ({LEGACY_MODEL_FILE}, a scikit-learn pipeline saved "
+        f"with skops); reading it needs scikit-learn, scipy and skops, and {missing} is not "
+        f"installed. Install them with {install_command('train')}, or, where they are "
+        f"installed, convert the directory once to format 2, which loads without them: "
+        f"`stance convert {path} NEW_DIR`"
+    )
+
+
+def _load_format_1(path: Path, metadata: dict[str, Any]) -> BaselineClassifier:
+    """Read ``model.skops`` (trusting only :data:`TRUSTED_TYPES`) and export it to arrays."""
+    from stance.errors import ConfigError
+
+    file = path / LEGACY_MODEL_FILE
+    if not file.is_file():
+        raise ModelError(path, f"{LEGACY_MODEL_FILE} is missing", retrain_hint("baseline"))
+    sio = import_skops_for(path)
+    try:
+        untrusted = sio.get_untrusted_types(file=file)
+    except Exception as exc:
+        raise ModelError(
+            path,
+            f"{LEGACY_MODEL_FILE} is corrupt or truncated ({type(exc).__name__}: {exc})",
+            retrain_hint("baseline"),
+        ) from exc
+    refused = sorted(set(untrusted) - set(TRUSTED_TYPES))
+    if refused:
+        raise ModelError(
+            path,
+            f"{LEGACY_MODEL_FILE} contains types stance does not trust: {refused}",
+            "Only load models from people you trust; " + retrain_hint("baseline"),
+        )
+    try:
+        pipeline = sio.load(file, trusted=list(untrusted))
+    except Exception as exc:
+        raise ModelError(
+            path,
+            f"{LEGACY_MODEL_FILE} could not be read ({type(exc).__name__}: {exc})",
+            retrain_hint("baseline"),
+        ) from exc
+    try:
+        return BaselineClassifier.from_pipeline(pipeline, metadata, path)
+    except (AttributeError, KeyError, TypeError, ValueError, ConfigError) as exc:
+        raise ModelError(
+            path,
+            f"{LEGACY_MODEL_FILE} does not hold a stance baseline pipeline ({exc})",
+            retrain_hint("baseline"),
+        ) from exc
+
+
+def save_format_1(classifier: BaselineClassifier, path: str | Path) -> Path:
+    """Write ``classifier.pipeline`` as a format-1 directory (``model.skops``); for tests and
+    benchmarks of the old path."""
+    import zipfile
+
+    sio = import_skops_for(Path(path))
+    if classifier.pipeline is None:
+        raise ValueError("this classifier was not built from a scikit-learn pipeline")
+    path = Path(path)
+    path.mkdir(parents=True, exist_ok=True)
+    sio.dump(
+        classifier.pipeline,
+        path / LEGACY_MODEL_FILE,
+        compression=zipfile.ZIP_DEFLATED,
+        compresslevel=9,
+    )
+    meta = {k: v for k, v in classifier.metadata.items() if k not in ("features",)}
+    write_metadata(path, meta, format_version=1)
+    (path / MODEL_FILE).unlink(missing_ok=True)
+    return path
+
+
+def convert_model_dir(
+    source: str | Path, target: str | Path, *, check_texts: Sequence[str] = ()
+) -> tuple[BaselineClassifier, float]:
+    """Rewrite a baseline model directory in format 2 (``target`` may equal ``source``).
+
+    A format-1 source needs scikit-learn and skops (``pip install "stance[train]"``); its
+    pipeline's probabilities on ``check_texts`` must match the exported arrays' to 1e-9, or
+    nothing is written.
+
+    Returns:
+        The converted classifier and the largest probability difference on ``check_texts``
+        (0.0 when there are none or the source is already format 2).
+
+    Raises:
+        ModelError: ``source`` is not a baseline directory, or the check fails.
+    """
+    from stance.modeldir import read_metadata, resolve_model_dir
+
+    source = resolve_model_dir(source)
+    metadata = read_metadata(source)
+    if metadata["backend"] != "baseline":
+        raise ModelError(
+            source, f"only baseline models can be converted, this one is {metadata['backend']!r}"
+        )
+    classifier = BaselineClassifier.load(source, metadata)
+    difference = 0.0
+    texts = list(check_texts)
+    if metadata.get("format_version") == 1:
+        import stance
+
+        classifier.metadata = {
+            **metadata,
+            "converted": {
+                "from_format_version": 1,
+                "stance": stance.__version__,
+                "checked_texts": len(texts),
+            },
+        }
+    if classifier.pipeline is not None and texts:
+        expected = classifier.pipeline.predict_proba(texts)
+        got = classifier.predict_proba(texts, calibrated=False)
+        difference = float(np.abs(expected - got).max())
+        if difference > 1e-9:
+            raise ModelError(
+                source,
+                f"the exported arrays differ from the scikit-learn pipeline by {difference:.2e} "
+                f"in probability on {len(texts)} texts; nothing was written",
+                "Please report this with the model directory",
+            )
+        classifier.metadata["converted"]["largest_probability_difference"] = difference
+    classifier.save(target)
+    return classifier, difference

@@ -225,11 +225,15 @@ def load_corpus(path: str | Path | None = None) -> datasets.DatasetDict:
 
     Raises:
         CorpusError: the file fails validation (the message names file, line and field).
+        MissingDependencyError: ``datasets`` is not installed (``pip install "stance[train]"``).
 
     >>> corpus = load_corpus()
     >>> sorted(corpus)
     ['dev', 'test', 'train']
     """
+    from stance.extras import require
+
+    require(["datasets"], "train", "stance.data.load_corpus")
     import datasets
 
     rows = read_corpus(path)

@@ -149,8 +149,7 @@ def training_fit_function(metadata: dict[str, Any]) -> FitFn:
     """The training recipe of a saved model (backend, hyperparameters, seed) as a fit function."""
     backend = metadata.get("backend")
     if backend == "baseline":
-        from stance.backends.baseline import BaselineConfig
-        from stance.training.baseline import train_baseline_on
+        from stance.training.baseline import BaselineConfig, train_baseline_on
 
         config = BaselineConfig.from_dict(metadata.get("hyperparameters", {}))
         seed = int(metadata.get("seed", 0))

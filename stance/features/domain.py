@@ -17,7 +17,7 @@ import math
 import re
 from dataclasses import dataclass
 from functools import lru_cache
-from importlib import resources
+from pathlib import Path
 
 _TOKEN = re.compile(r"\w+(?:-\w+)*|[.!?;:]+|[,»«”“\"]")
 _WORDISH = re.compile(r"\w")
@@ -88,7 +88,8 @@ def _candidates(lexicon: Lexicon, token: str) -> list[_Entry]:
 @lru_cache(maxsize=1)
 def domain_lexicon() -> Lexicon:
     """Read ``domain_lexicon.tsv`` (cached)."""
-    raw = resources.files("stance.features").joinpath("domain_lexicon.tsv").read_text("utf-8")
+    # beside this module (read by path: importing importlib.resources costs a first classify)
+    raw = (Path(__file__).parent / "domain_lexicon.tsv").read_text(encoding="utf-8")
     exact: dict[str, list[_Entry]] = {}
     prefixes: dict[str, list[_Entry]] = {}
     for number, line in enumerate(raw.splitlines(), start=1):

@@ -8,14 +8,32 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
-from importlib import resources
 
 _WORD = re.compile(r"\w+")
 
 
+def _afinn_da() -> str:
+    """The text of the ``afinn`` package's Danish word list.
+
+    Found through the package's import location, which is much cheaper than importing
+    ``importlib.resources``; that is the fallback (e.g. for a zipped install).
+    """
+    import importlib.util
+    from pathlib import Path
+
+    spec = importlib.util.find_spec("afinn")
+    for folder in (spec and spec.submodule_search_locations) or ():
+        file = Path(folder) / "data" / "AFINN-da-32.txt"
+        if file.is_file():
+            return file.read_text(encoding="utf-8")
+    from importlib import resources
+
+    return resources.files("afinn").joinpath("data", "AFINN-da-32.txt").read_text(encoding="utf-8")
+
+
 @lru_cache(maxsize=1)
 def _lexicon() -> tuple[dict[str, int], dict[tuple[str, ...], int]]:
-    raw = resources.files("afinn").joinpath("data", "AFINN-da-32.txt").read_text(encoding="utf-8")
+    raw = _afinn_da()
     words: dict[str, int] = {}
     phrases: dict[tuple[str, ...], int] = {}
     for line in raw.splitlines():

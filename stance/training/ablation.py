@@ -23,8 +23,7 @@ logger = logging.getLogger(__name__)
 def recipe(backend: str, metadata: dict[str, Any], seed: int) -> Callable[[TrainingSet], Any]:
     """The backend's training recipe with ``seed`` (calibration off: it cannot change F1)."""
     if backend == "baseline":
-        from stance.backends.baseline import BaselineConfig
-        from stance.training.baseline import train_baseline
+        from stance.training.baseline import BaselineConfig, train_baseline
 
         config = replace(BaselineConfig.from_dict(metadata["hyperparameters"]), calibrate=False)
         return lambda training: train_baseline(training.texts, training.labels, config, seed=seed)

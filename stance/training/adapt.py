@@ -136,7 +136,7 @@ class _Recipe:
         self.shipped_metadata = read_metadata(shipped_model_dir(backend))
         saved = dict(self.shipped_metadata.get("hyperparameters", {}))
         if backend == "baseline":
-            from stance.backends.baseline import BaselineConfig
+            from stance.training.baseline import BaselineConfig
 
             self.config: Any = BaselineConfig.from_dict({**saved, **(hyperparameters or {})})
             self.base_model = None

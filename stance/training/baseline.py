@@ -1,19 +1,90 @@
-"""Fitting the baseline: the scikit-learn pipeline, out-of-fold logits and temperature scaling."""
+"""Fitting the baseline: the scikit-learn pipeline, out-of-fold logits and temperature scaling.
+
+Training uses scikit-learn; the fitted pipeline is exported to arrays
+(:meth:`BaselineClassifier.from_pipeline`), which is what a model directory holds (format 2)
+and what inference runs on, without scikit-learn. :func:`pipeline_from_classifier` goes back.
+"""
 
 from __future__ import annotations
 
 import json
 import time
 from collections.abc import Sequence
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from stance.backends.baseline import CHAR_BITS, WORD_BITS, BaselineClassifier, BaselineConfig
+from stance.backends.baseline import (
+    CHAR_BITS,
+    WORD_BITS,
+    BaselineClassifier,
+    DenseBlock,
+    HashedBlock,
+)
 from stance.errors import ConfigError
+from stance.extras import require
 from stance.labels import LABEL2ID, LABELS
+from stance.modeldir import config_from_dict
+
+CALIBRATION_DATA = ("all", "corpus")
+"""Whose out-of-fold logits fit the temperature: every training text, or corpus units only."""
+
+
+@dataclass(frozen=True)
+class BaselineConfig:
+    """Hyperparameters of the baseline pipeline. The defaults are the shipped recipe: there is
+    no other copy of it (``tests/test_models.py`` checks the shipped model against them).
+
+    >>> BaselineConfig(C=0)
+    Traceback (most recent call last):
+    ...
+    stance.errors.ConfigError: C must be > 0, got 0
+    """
+
+    word_ngram_max: int = 2
+    char_ngram_min: int = 3
+    char_ngram_max: int = 6
+    sublinear_tf: bool = True
+    lexicon: bool = True
+    lexicon_weight: float = 0.0
+    domain_weight: float = 0.0
+    C: float = 10.0
+    class_weight: str | None = "balanced"
+    calibrate: bool = False
+    calibration_data: str = "all"
+
+    def __post_init__(self) -> None:
+        if self.word_ngram_max < 1:
+            raise ConfigError(f"word_ngram_max must be >= 1, got {self.word_ngram_max}")
+        if not 1 <= self.char_ngram_min <= self.char_ngram_max:
+            raise ConfigError(
+                "need 1 <= char_ngram_min <= char_ngram_max, got "
+                f"{self.char_ngram_min}..{self.char_ngram_max}"
+            )
+        if self.C <= 0:
+            raise ConfigError(f"C must be > 0, got {self.C}")
+        if self.lexicon_weight < 0:
+            raise ConfigError(f"lexicon_weight must be >= 0, got {self.lexicon_weight}")
+        if self.domain_weight < 0:
+            raise ConfigError(f"domain_weight must be >= 0, got {self.domain_weight}")
+        if self.class_weight not in (None, "balanced"):
+            raise ConfigError(f"class_weight must be None or 'balanced', got {self.class_weight!r}")
+        if self.calibration_data not in CALIBRATION_DATA:
+            raise ConfigError(
+                f"calibration_data must be one of {CALIBRATION_DATA}, got {self.calibration_data!r}"
+            )
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> BaselineConfig:
+        """Build a config from saved hyperparameters, rejecting unknown names."""
+        return config_from_dict(cls, values, "baseline")
+
+
+def require_sklearn() -> None:
+    """Raise :class:`MissingDependencyError` unless scikit-learn and scipy are installed."""
+    require(["sklearn", "scipy"], "train", "training the baseline")
 
 
 def _hashed_tfidf(analyzer: str, ngram_range: tuple[int, int], bits: int, sublinear: bool) -> Any:
@@ -112,6 +183,7 @@ def fit_pipeline(
     unknown = sorted(set(labels) - set(LABELS))
     if unknown:
         raise ValueError(f"unknown label(s) {unknown}; allowed: {LABELS}")
+    require_sklearn()
     pipeline = build_pipeline(config, seed)
     if sample_weight is None:
         pipeline.fit(list(texts), list(labels))
@@ -216,7 +288,7 @@ def train_baseline(
         "training_seconds": round(time.perf_counter() - started, 2),
         **(metadata or {}),
     }
-    return BaselineClassifier(pipeline, meta)
+    return BaselineClassifier.from_pipeline(pipeline, meta)
 
 
 def train_baseline_on(
@@ -262,3 +334,88 @@ def read_baseline_config(path: str | Path) -> BaselineConfig:
         return BaselineConfig.from_dict(values)
     except (ConfigError, TypeError) as exc:
         raise ConfigError(f"{path}: {exc}") from None
+
+
+def pipeline_from_classifier(classifier: BaselineClassifier) -> Any:
+    """The fitted scikit-learn pipeline that a baseline's arrays describe.
+
+    The inverse of :meth:`BaselineClassifier.from_pipeline`: exporting the result gives the
+    same settings and arrays, and its ``predict_proba`` is what the numpy baseline reproduces
+    (the parity tests compare the two on every labelled text).
+    """
+    require_sklearn()
+    from sklearn.feature_extraction.text import HashingVectorizer, TfidfTransformer
+    from sklearn.feature_selection import VarianceThreshold
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import FeatureUnion, Pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    from stance.training.lexicon_features import LexiconFeatures
+
+    arrays = classifier.arrays
+    parts: list[tuple[str, Any]] = []
+    weights: dict[str, float] = {}
+    supports: list[np.ndarray] = []
+    coefs: list[np.ndarray] = []
+    for spec in classifier.features.blocks:
+        name = spec.name
+        if isinstance(spec, HashedBlock):
+            hasher = spec.hasher
+            width = hasher.n_features
+            hv = HashingVectorizer(
+                analyzer=hasher.analyzer,
+                ngram_range=hasher.ngram_range,
+                n_features=width,
+                lowercase=hasher.lowercase,
+                token_pattern=hasher.token_pattern if hasher.analyzer == "word" else None,
+                binary=spec.binary,
+                norm=spec.count_norm,
+                alternate_sign=False,
+                dtype=np.float64,
+            )
+            part: Any = hv
+            if spec.tfidf:
+                tfidf = TfidfTransformer(
+                    norm=spec.norm, use_idf=spec.use_idf, sublinear_tf=spec.sublinear_tf
+                )
+                tfidf.n_features_in_ = width
+                if spec.use_idf:
+                    idf = np.full(width, float(arrays[f"{name}.idf.default"][0]))
+                    idf[arrays[f"{name}.idf.columns"]] = arrays[f"{name}.idf.values"]
+                    tfidf.idf_ = idf
+                part = Pipeline([("hash", hv), ("tfidf", tfidf)])
+        else:
+            assert isinstance(spec, DenseBlock)
+            width = spec.n_values
+            scores = LexiconFeatures(featurizer=spec.featurizer)
+            scores.n_features_in_ = 1
+            part = scores
+            if spec.standardize:
+                scale = StandardScaler()
+                scale.mean_ = arrays[f"{name}.mean"].copy()
+                scale.scale_ = arrays[f"{name}.scale"].copy()
+                scale.var_ = scale.scale_**2
+                scale.n_features_in_ = width
+                scale.n_samples_seen_ = 1
+                part = Pipeline([("scores", scores), ("scale", scale)])
+        parts.append((name, part))
+        weights[name] = spec.weight
+        support = np.zeros(width, dtype=bool)
+        support[arrays[f"{name}.columns"]] = True
+        supports.append(support)
+        coefs.append(arrays[f"{name}.coef"])
+    steps: list[tuple[str, Any]] = [("features", FeatureUnion(parts, transformer_weights=weights))]
+    support = np.concatenate(supports)
+    if classifier.features.select:
+        select = VarianceThreshold(0.0)
+        select.variances_ = support.astype(np.float64)
+        select.n_features_in_ = support.size
+        steps.append(("select", select))
+    clf = LogisticRegression()
+    clf.coef_ = np.ascontiguousarray(np.vstack(coefs).T)
+    clf.intercept_ = classifier.intercept.copy()
+    clf.classes_ = np.array(LABELS, dtype=object)
+    clf.n_features_in_ = clf.coef_.shape[1]
+    clf.n_iter_ = np.array([0])
+    steps.append(("clf", clf))
+    return Pipeline(steps)

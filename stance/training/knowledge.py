@@ -13,9 +13,9 @@ from dataclasses import dataclass, replace
 from functools import partial
 from typing import Any
 
-from stance.backends.baseline import BaselineConfig
 from stance.features import DENSE_FEATURES
 from stance.features.domain import DOMAIN_FEATURE_NAMES, domain_features
+from stance.training.baseline import BaselineConfig
 
 FEATURE_GROUPS: dict[str, tuple[str, ...]] = {
     "stance cues": (

@@ -7,9 +7,9 @@ import platform
 from pathlib import Path
 from typing import Any
 
-from stance.backends.baseline import BaselineClassifier, BaselineConfig
+from stance.backends.baseline import BaselineClassifier
 from stance.data.trainset import TrainingSet, build_training_set, load_examples
-from stance.training.baseline import train_baseline_on
+from stance.training.baseline import BaselineConfig, train_baseline_on
 
 
 def library_versions(*names: str) -> dict[str, str]:
@@ -72,7 +72,7 @@ def train_and_save_baseline(
         seed=seed,
     )
     metadata = common_metadata(
-        output.name, training, library_versions("scikit-learn", "skops", "numpy", "afinn")
+        output.name, training, library_versions("scikit-learn", "numpy", "safetensors", "afinn")
     )
     classifier = train_baseline_on(training, config, seed=seed, metadata=metadata)
     classifier.save(output)

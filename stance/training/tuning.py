@@ -21,11 +21,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, replace
 from typing import Any
 
-from stance.backends.baseline import BaselineConfig
 from stance.data.trainset import Example, TrainingSet
 from stance.evaluation.harness import leave_one_document_out
 from stance.evaluation.metrics import macro_f1
-from stance.training.baseline import train_baseline
+from stance.training.baseline import BaselineConfig, train_baseline
 
 logger = logging.getLogger(__name__)
 
@@ -189,10 +188,14 @@ def calibration_comparison(
     import numpy as np
 
     from stance.backends.base import softmax
-    from stance.backends.baseline import CALIBRATION_DATA
     from stance.evaluation.calibration import expected_calibration_error, fit_temperature
     from stance.labels import LABEL2ID
-    from stance.training.baseline import calibration_rows, fit_pipeline, out_of_fold_logits
+    from stance.training.baseline import (
+        CALIBRATION_DATA,
+        calibration_rows,
+        fit_pipeline,
+        out_of_fold_logits,
+    )
 
     raw = replace(config, calibrate=False)
     held_logits, held_y = [], []
@@ -235,10 +238,14 @@ def real_dev_calibration(
     import numpy as np
 
     from stance.backends.base import softmax
-    from stance.backends.baseline import CALIBRATION_DATA
     from stance.evaluation.calibration import expected_calibration_error, fit_temperature
     from stance.labels import LABEL2ID
-    from stance.training.baseline import calibration_rows, fit_pipeline, out_of_fold_logits
+    from stance.training.baseline import (
+        CALIBRATION_DATA,
+        calibration_rows,
+        fit_pipeline,
+        out_of_fold_logits,
+    )
 
     raw = replace(config, calibrate=False)
     pipeline = fit_pipeline(training.texts, training.labels, raw, seed)
