@@ -2,6 +2,7 @@
 
 Usage: python training/tune_baseline.py [--real-dev PATH] [--with-lodo] [--rounds 2] [--seed 0]
        [--only NAME ...] [--without-authored] [--corpus FILE] [--authored FILE]
+       [--update-readme] [--readme-only]
 
 With --real-dev, each configuration is trained on every training text (corpus train + dev units
 and the authored texts) and scored by the mean over kinds (comments, article paragraphs) of its
@@ -9,7 +10,9 @@ macro-F1 on the real dev set; --with-lodo also records each configuration's leav
 macro-F1 (which never decides) and their rank correlation. Without --real-dev the LODO score
 decides. The search starts from BaselineConfig()'s defaults (the shipped recipe). Writes
 reports/baseline-tuning.md and .json; put the chosen values into BaselineConfig's defaults
-(stance/backends/baseline.py), then retrain. The test split is never read.
+(stance/training/baseline.py), then retrain. --update-readme writes the search's summary into
+README.md; --readme-only does only that, from the last reports/baseline-tuning.json. The test
+split is never read.
 """
 
 from __future__ import annotations
@@ -44,6 +47,19 @@ def spearman(x: list[float], y: list[float]) -> float | None:
     return float(spearmanr(x, y).statistic)
 
 
+def update_readme(summary: dict) -> None:
+    """Write the search's notes (command, score, checks, choice) into README.md."""
+    from stance.data.datacard import fill_markers
+
+    notes = summary.get("notes") or [f"Made by `{summary['command']}`."]
+    block = "\n\n".join(notes) + " Every configuration: `reports/baseline-tuning.md`."
+    readme = REPO / "README.md"
+    readme.write_text(
+        fill_markers(readme.read_text(encoding="utf-8"), {"tuning": block}), encoding="utf-8"
+    )
+    print("updated README.md")
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--real-dev", type=Path, default=None, help="real dev set (JSON Lines)")
@@ -55,7 +71,16 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--corpus", type=Path, default=None, help="stance.jsonl to train on")
     parser.add_argument("--authored", type=Path, default=None, help="authored.jsonl to train on")
     parser.add_argument("--report", type=Path, default=REPO / "reports" / "baseline-tuning.md")
+    parser.add_argument("--update-readme", action="store_true")
+    parser.add_argument("--readme-only", action="store_true")
     args = parser.parse_args(argv)
+    if args.readme_only:
+        summary = json.loads(args.report.with_suffix(".json").read_text(encoding="utf-8"))
+        if "notes" not in summary:  # a report written before notes were saved: its paragraphs
+            text = args.report.read_text(encoding="utf-8").split("\n\n")
+            summary["notes"] = [p for p in text[1:] if not p.startswith("|")]
+        update_readme(summary)
+        return
 
     corpus, authored, _ = load_examples(
         args.corpus, args.authored, use_authored=not args.without_authored
@@ -108,7 +133,9 @@ def main(argv: list[str] | None = None) -> None:
         for t in sorted(trials, key=lambda t: -t["score"])
     ]
     argv = sys.argv[1:] if argv is None else argv
-    command = "python training/tune_baseline.py " + shlex.join(argv)
+    command = "python training/tune_baseline.py " + shlex.join(
+        a for a in argv if a != "--update-readme"
+    )
     notes = [
         f"Made by `{command.strip()}`. Score: {what}. The test split is not used. "
         "Coordinate-wise search from the code defaults (the recipe shipped before this "
@@ -149,10 +176,13 @@ def main(argv: list[str] | None = None) -> None:
         + "\n",
         encoding="utf-8",
     )
+    summary["notes"] = notes
     summary["trials"] = trials
     args.report.with_suffix(".json").write_text(
         json.dumps(summary, indent=1) + "\n", encoding="utf-8"
     )
+    if args.update_readme:
+        update_readme(summary)
     print(f"best: {asdict(best)}")
     if changed:
         print(f"set these as BaselineConfig's defaults, then retrain: {changed}")
