@@ -43,13 +43,13 @@ class BaselineConfig:
     stance.errors.ConfigError: C must be > 0, got 0
     """
 
-    word_ngram_max: int = 2
+    word_ngram_max: int = 3
     char_ngram_min: int = 3
     char_ngram_max: int = 6
     sublinear_tf: bool = True
     lexicon: bool = True
     lexicon_weight: float = 0.0
-    domain_weight: float = 0.0
+    domain_weight: float = 1.0
     C: float = 10.0
     class_weight: str | None = "balanced"
     calibrate: bool = False
