@@ -398,3 +398,18 @@ def test_suggest_curve_script(tmp_path, small_data):
     }
     assert (tmp_path / "suggest_curve.png").is_file()
     assert "| 36 |" in (tmp_path / "suggest_curve.md").read_text(encoding="utf-8")
+
+
+def test_bert_base_model_falls_back_to_the_shipped_bert(tmp_path, monkeypatch):
+    """An installed package has no pretrained base: training continues from the shipped BERT;
+    with neither, the error says to pass a base model."""
+    from stance.errors import ModelError
+    from stance.modeldir import shipped_model_dir
+    from stance.training import adapt
+
+    assert adapt.resolve_base_model({}, "my/base") == "my/base"
+    missing = {"base_model": str(tmp_path / "no-such-base")}
+    assert Path(adapt.resolve_base_model(missing, None)) == shipped_model_dir("bert")
+    monkeypatch.setattr("stance.modeldir.shipped_model_dir", lambda name: tmp_path / name)
+    with pytest.raises(ModelError, match="--base-model"):
+        adapt.resolve_base_model(missing, None)

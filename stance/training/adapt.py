@@ -192,19 +192,21 @@ class _Recipe:
 def resolve_base_model(
     shipped_metadata: dict[str, Any], base_model: str | os.PathLike[str] | None
 ) -> str:
-    """The BERT base model to fine-tune: ``base_model`` if given, else the shipped BERT's own
-    base (``models/danish-mini-bert``, shipped inside the package as ``_models/``)."""
+    """The BERT base model to fine-tune: ``base_model`` if given; else the shipped BERT's own
+    pretrained base (``models/danish-mini-bert``) where it is present, as in a checkout; else
+    the shipped fine-tuned BERT itself, whose training then continues on the new data (the
+    wheel leaves the pretrained base out to keep ``pip install stance`` small)."""
     from stance.modeldir import shipped_model_dir
 
     if base_model is not None:
         return str(base_model)
     base = str(shipped_metadata.get("base_model"))
-    for candidate in (shipped_model_dir(Path(base).name), Path(base)):
-        if candidate.is_dir():
+    for candidate in (shipped_model_dir(Path(base).name), Path(base), shipped_model_dir("bert")):
+        if candidate.is_dir() and (candidate / "config.json").is_file():
             return str(candidate)
     raise ModelError(
         Path(base),
-        "the shipped BERT's base model is not installed",
+        "neither the shipped BERT nor its base model is installed",
         "Pass base_model= (--base-model) with a BERT directory or a Hugging Face model id",
     )
 
