@@ -89,7 +89,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--update-model-card",
         action="store_true",
-        help="write the scores into a BERT model directory's README.md and metrics.json",
+        help="write the scores into the model directory's README.md (and BERT's metrics.json)",
     )
     args = parser.parse_args(argv)
 
@@ -110,12 +110,13 @@ def main(argv: list[str] | None = None) -> None:
     report["command"] = command.strip()
     for path in write_report(report, args.output, report["command"]):
         print(f"wrote {path}")
-    if args.update_model_card and report["backend"] == "bert":
+    if args.update_model_card:
         from stance.api import load_classifier
-        from stance.evaluation.modelcard import write_bert_card
+        from stance.evaluation.modelcard import write_baseline_card, write_bert_card
 
         classifier = load_classifier(args.model)
-        write_bert_card(classifier.path, classifier.metadata, report)
+        write = write_bert_card if report["backend"] == "bert" else write_baseline_card
+        write(classifier.path, classifier.metadata, report)
         print(f"updated the model card in {classifier.path}")
     if args.update_readme:
         update_readme(args.output, REPO / "README.md")

@@ -1,4 +1,4 @@
-"""Model cards (``README.md``) and ``metrics.json`` of BERT model directories."""
+"""Model cards (``README.md``) of model directories, and ``metrics.json`` of BERT ones."""
 
 from __future__ import annotations
 
@@ -121,3 +121,73 @@ debate and very long documents are out of its experience. Check the baseline
         metrics["evaluation"] = {name: row for name, row in report["rows"].items()}
         metrics["evaluation_command"] = report.get("command")
     (path / "metrics.json").write_text(json.dumps(metrics, indent=1) + "\n", encoding="utf-8")
+
+
+AFINN_NOTICE = (
+    "Contains information from AFINN-da (Finn Årup Nielsen), which is made available under "
+    "the Open Database License (ODbL) v1.0: https://opendatacommons.org/licenses/odbl/1-0/"
+)
+
+
+def write_baseline_card(
+    path: Path, metadata: dict[str, Any], report: dict[str, Any] | None = None
+) -> None:
+    """Write ``README.md`` into a baseline model directory: what it is, how it was trained,
+    its scores (from an evaluation-harness ``report``) and the AFINN-da notice."""
+    data = metadata.get("training_data", {})
+    hyper = metadata.get("hyperparameters", {})
+    if report is not None:
+        scores = markdown_table(RESULTS_HEADER, results_rows([report])) + (
+            f"\n\nMade by `{report.get('command')}`. Real dev = real Danish comments and news "
+            "paragraphs about jobcentres (not distributed; see the project README); LODO = "
+            "leave-one-document-out cross-validation over all corpus units; test = the held-out "
+            "reader comments."
+        )
+    else:
+        scores = "Not evaluated yet: run `python training/evaluate.py --update-model-card`."
+    blocks = [f"word 1–{hyper.get('word_ngram_max')}-grams"]
+    blocks.append(f"character {hyper.get('char_ngram_min')}–{hyper.get('char_ngram_max')}-grams")
+    if hyper.get("domain_weight"):
+        blocks.append(f"the domain knowledge block (weight {hyper.get('domain_weight')})")
+    if hyper.get("lexicon") and hyper.get("lexicon_weight"):
+        blocks.append(f"AFINN-da lexicon scores (weight {hyper.get('lexicon_weight')})")
+    card = f"""# stance: baseline classifier of stance toward Danish jobcentres
+
+Labels: `against`, `for`, `neutral` (the stance a Danish text expresses toward Danish
+jobcentres, their staff and ways of working; see `labelled/GUIDELINES.md`). The default model
+of `stance`: `classify(text)` uses it.
+
+## What it is
+
+Hashed TF-IDF features — {", ".join(blocks)} — feeding a logistic regression (C =
+{hyper.get("C")}, class weights {hyper.get("class_weight")}). Model format
+{metadata.get("format_version")}: the arrays in `model.safetensors`, the featuriser settings in
+`metadata.json`; nothing in this directory is executable or unpickled.
+
+## Training
+
+- Data: {data.get("n_corpus")} corpus units (split {data.get("corpus_splits")}) and
+  {data.get("n_authored")} authored texts (data SHA-256 `{str(data.get("sha256"))[:16]}…`).
+- Command: `python training/train_baseline.py` (seed {metadata.get("seed")}); the
+  hyperparameters are `BaselineConfig`'s defaults, chosen on the real dev set by
+  `python training/tune_baseline.py` (`reports/baseline-tuning.md`).
+- Hyperparameters: `{json.dumps(hyper)}`.
+
+## Evaluation
+
+{scores}
+
+## Intended use and limitations
+
+For researchers, journalists and analysts who measure stance toward Danish jobcentres in
+Danish text: aggregate counts over many texts, with the scores used to filter uncertain
+predictions. Not for judging individual people. Its scores on real text are in the table
+above; check it on a sample of your own labelled texts (`stance evaluate --input`).
+
+## Licence
+
+The model: MIT. {AFINN_NOTICE}. The domain knowledge block reads the AFINN-da word list
+installed by the `afinn` package; the project's own stance lexicon
+(`stance/features/domain_lexicon.tsv`) is MIT.
+"""
+    (path / "README.md").write_text(card, encoding="utf-8")
