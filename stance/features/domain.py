@@ -18,10 +18,9 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 _TOKEN = re.compile(r"\w+(?:-\w+)*|[.!?;:]+|[,»«”“\"]")
-_WORDISH = re.compile(r"\w")
-_SENTENCE_END = re.compile(r"[.!?;:]+")
 _CAPS = re.compile(r"\b[A-ZÆØÅ]{3,}\b")
 _DIGIT = re.compile(r"\d")
 _QUOTE = re.compile(r"(?m)[»«”“\"]|^\s*[-–]\s")
@@ -150,16 +149,59 @@ def lexicon_matches(words: list[str]) -> list[Hit]:
     >>> [(h.category, h.start) for h in lexicon_matches(tokenize("Luk jobcentrene"))]
     [('against', 0), ('target', 1)]
     """
-    return _greedy(words, mentions=False) + _greedy(words, mentions=True)
+    return _hits(words, [_token_record(w) for w in words])
 
 
-def _greedy(words: list[str], *, mentions: bool) -> list[Hit]:
-    lexicon = domain_lexicon()
+def _hits(words: list[str], records: list[_Record]) -> list[Hit]:
+    candidates = [r[0] for r in records]
+    if not any(candidates):
+        return []
+    return _greedy(words, candidates, 0) + _greedy(words, candidates, 1)
+
+
+_Record = tuple[Any, ...]
+"""Per token: its lexicon candidates (empty tuple when none), whether it is a word, its AFINN-da
+score, whether it can start an AFINN-da phrase, whether it ends a sentence, whether it is a
+first-person pronoun."""
+
+
+@lru_cache(maxsize=65536)
+def _token_record(token: str) -> _Record:
+    """What :func:`domain_features` needs to know about one lower-cased token (cached)."""
+    from stance.features.lexicon import afinn_word_tables
+
+    single, _, firsts = afinn_word_tables()
+    cues, mentions = _split_candidates(token)
+    return (
+        (cues, mentions) if cues or mentions else (),
+        token[0] not in _PUNCTUATION_CHARS,
+        single.get(token, 0.0),
+        token in firsts,
+        token[0] in _SENTENCE_END_CHARS,
+        token in _FIRST_PERSON,
+    )
+
+
+@lru_cache(maxsize=65536)
+def _split_candidates(token: str) -> tuple[tuple[_Entry, ...], tuple[_Entry, ...]]:
+    """A token's candidate entries: (cues and function words, target mentions)."""
+    found = domain_lexicon().candidates(token)
+    return (
+        tuple(e for e in found if e.category not in MENTIONS),
+        tuple(e for e in found if e.category in MENTIONS),
+    )
+
+
+def _greedy(words: list[str], candidates: list[Any], side: int) -> list[Hit]:
+    """Greedy longest-first matches of one side of the candidates (0 cues, 1 mentions)."""
     hits: list[Hit] = []
-    i = 0
-    while i < len(words):
-        for entry in lexicon.candidates(words[i]):
-            if (entry.category in MENTIONS) == mentions and _matches(entry, words, i):
+    i, n = 0, len(words)
+    while i < n:
+        if not candidates[i]:
+            i += 1
+            continue
+        for entry in candidates[i][side]:
+            if _matches(entry, words, i):
                 hits.append(Hit(i, i + len(entry.tokens), entry.category, entry.weight))
                 i += len(entry.tokens)
                 break
@@ -168,23 +210,25 @@ def _greedy(words: list[str], *, mentions: bool) -> list[Hit]:
     return hits
 
 
-def _clause_bounds(words: list[str]) -> list[int]:
-    """For every token, the index of the clause it belongs to (commas and sentence ends split)."""
-    clause, ids = 0, []
+_SENTENCE_END_CHARS = frozenset(".!?;:")
+_PUNCTUATION_CHARS = frozenset('.!?;:,»«”“"')
+"""First characters of the tokens :func:`tokenize` yields that are not words."""
+
+
+def _clause_and_sentence_ids(words: list[str]) -> tuple[list[int], list[int]]:
+    """For every token, the index of its clause (commas and sentence ends split) and of its
+    sentence."""
+    clause = sentence = 0
+    clauses, sentences = [], []
     for word in words:
-        ids.append(clause)
-        if word == "," or _SENTENCE_END.fullmatch(word):
+        clauses.append(clause)
+        sentences.append(sentence)
+        if word[0] in _SENTENCE_END_CHARS:
             clause += 1
-    return ids
-
-
-def _sentence_ids(words: list[str]) -> list[int]:
-    sentence, ids = 0, []
-    for word in words:
-        ids.append(sentence)
-        if _SENTENCE_END.fullmatch(word):
             sentence += 1
-    return ids
+        elif word == ",":
+            clause += 1
+    return clauses, sentences
 
 
 def _scaled_cues(
@@ -192,8 +236,9 @@ def _scaled_cues(
 ) -> list[tuple[Hit, float, bool]]:
     """Each against/for cue with its weight after negation, contrast and intensity
     (``negation`` / ``context`` switch those off, for ablations)."""
-    clauses = _clause_bounds(words)
-    sentences = _sentence_ids(words)
+    if not any(h.category in ("against", "for") for h in hits):
+        return []
+    clauses, sentences = _clause_and_sentence_ids(words)
     negators = [h for h in hits if h.category == "negator"]
     intensifiers = {h.end: h.weight for h in hits if h.category == "intensifier"}
     contrasts = [h for h in hits if h.category == "contrast"]
@@ -223,10 +268,31 @@ def _scaled_cues(
     return scaled
 
 
-def _afinn_words(words: list[str]) -> list[float]:
-    from stance.features.lexicon import word_scores
+def _afinn_phrases(words: list[str], records: list[_Record], scores: list[float]) -> None:
+    """Rescore ``scores`` (each token's own AFINN-da score) where a two-word AFINN-da phrase
+    matches, left to right: the phrase scores on its first word, its second scores 0 (as
+    :func:`stance.features.lexicon.word_scores`)."""
+    from stance.features.lexicon import afinn_word_tables
 
-    return word_scores(words)
+    pairs = afinn_word_tables()[1]
+    i = 0
+    while i < len(words) - 1:
+        if records[i][3]:
+            score = pairs.get((words[i], words[i + 1]))
+            if score is not None:
+                scores[i], scores[i + 1] = score, 0.0
+                i += 2
+                continue
+        i += 1
+
+
+def _near_mask(mentions: list[Hit], n: int) -> list[bool]:
+    """For each of ``n`` tokens, whether it lies within :data:`TARGET_WINDOW` of a mention."""
+    mask = [False] * n
+    for m in mentions:
+        for i in range(max(0, m.start - TARGET_WINDOW), min(n, m.end + TARGET_WINDOW)):
+            mask[i] = True
+    return mask
 
 
 def domain_features(text: str, *, negation: bool = True, context: bool = True) -> list[float]:
@@ -240,14 +306,15 @@ def domain_features(text: str, *, negation: bool = True, context: bool = True) -
     (True, True, True)
     """
     words = tokenize(text)
-    n_words = max(1, sum(1 for w in words if _WORDISH.match(w)))
+    n = len(words)
+    records = [_token_record(w) for w in words]
+    n_words = max(1, sum(1 for r in records if r[1]))
     norm = math.sqrt(n_words)
-    hits = lexicon_matches(words)
+    hits = _hits(words, records)
     targets = [h for h in hits if h.category == "target"]
     others = [h for h in hits if h.category == "other"]
-
-    def near(position: int, mentions: list[Hit]) -> bool:
-        return any(m.start - TARGET_WINDOW <= position < m.end + TARGET_WINDOW for m in mentions)
+    near_target_at = _near_mask(targets, n)
+    near_other_at = _near_mask(others, n)
 
     against = favour = against_near = favour_near = 0.0
     negated_cues = 0
@@ -255,7 +322,7 @@ def domain_features(text: str, *, negation: bool = True, context: bool = True) -
         negated_cues += negated
         toward_against = (hit.category == "against") == (weight > 0)
         value = abs(weight)
-        close = near(hit.start, targets)
+        close = near_target_at[hit.start]
         if toward_against:
             against += value
             against_near += value * close
@@ -263,21 +330,29 @@ def domain_features(text: str, *, negation: bool = True, context: bool = True) -
             favour += value
             favour_near += value * close
 
-    afinn = _afinn_words(words)
-    negator_positions = {h.start for h in hits if h.category == "negator"}
+    afinn = [r[2] for r in records]
+    if any(r[3] for r in records):
+        _afinn_phrases(words, records, afinn)
+    negated_at = [False] * n
+    if negation:
+        for j in {h.start for h in hits if h.category == "negator"}:
+            # a sentiment word up to 3 tokens after a negator, or up to 2 before it
+            for i in range(max(0, j - 2), min(n, j + 4)):
+                if i != j:
+                    negated_at[i] = True
     adjusted = near_target = near_other = 0.0
     for i, value in enumerate(afinn):
         if not value:
             continue
-        if negation and any(0 < i - j <= 3 or 0 < j - i <= 2 for j in negator_positions):
+        if negated_at[i]:
             value *= NEGATION_FACTOR
         adjusted += value
-        if near(i, targets):
+        if near_target_at[i]:
             near_target += value
-        if near(i, others):
+        if near_other_at[i]:
             near_other += value
 
-    sentences = max(1, len(_SENTENCE_END.findall(text)) or 1)
+    sentences = max(1, sum(1 for r in records if r[4]))
     return [
         against / norm,
         favour / norm,
@@ -293,7 +368,7 @@ def domain_features(text: str, *, negation: bool = True, context: bool = True) -
         text.count("?") / sentences,
         text.count("!") / sentences,
         len(_CAPS.findall(text)) / n_words,
-        sum(w in _FIRST_PERSON for w in words) / n_words,
+        sum(1 for r in records if r[5]) / n_words,
         len(_DIGIT.findall(text)) / max(1, len(text)),
         1.0 if _QUOTE.search(text) else 0.0,
         math.log1p(n_words),

@@ -106,20 +106,35 @@ SENTIMENT_FEATURE_NAMES: tuple[str, ...] = (
 )
 
 
+@lru_cache(maxsize=1)
+def afinn_word_tables() -> tuple[dict[str, float], dict[tuple[str, str], float], frozenset[str]]:
+    """Single-word and two-word scores as floats, and the first words of the phrases."""
+    single, phrases = _lexicon()
+    pairs = {(k[0], k[1]): float(v) for k, v in phrases.items() if len(k) == 2}
+    return (
+        {k: float(v) for k, v in single.items()},
+        pairs,
+        frozenset(first for first, _ in pairs),
+    )
+
+
 def word_scores(words: list[str]) -> list[float]:
     """The AFINN-da score of each lower-cased token (a two-word phrase scores on its first word).
 
     >>> word_scores(["en", "skændsel"])
     [0.0, -2.0]
     """
-    single, phrases = _lexicon()
-    scores = [0.0] * len(words)
-    i = 0
-    while i < len(words):
-        if i + 1 < len(words) and (words[i], words[i + 1]) in phrases:
-            scores[i] = float(phrases[(words[i], words[i + 1])])
+    single, phrases, firsts = afinn_word_tables()
+    scores = [single.get(w, 0.0) for w in words]
+    if firsts.isdisjoint(words):
+        return scores
+    i, n = 0, len(words)
+    while i < n:
+        if i + 1 < n and (words[i], words[i + 1]) in phrases:
+            scores[i] = phrases[(words[i], words[i + 1])]
+            scores[i + 1] = 0.0
             i += 2
             continue
-        scores[i] = float(single.get(words[i], 0))
+        scores[i] = single.get(words[i], 0.0)
         i += 1
     return scores
