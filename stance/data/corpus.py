@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -148,19 +148,12 @@ def _is_type(value: Any, kind: type | tuple[type, ...]) -> bool:
     return isinstance(value, kind)
 
 
-def read_jsonl(path: str | Path, schema: dict[str, _Field]) -> list[dict[str, Any]]:
-    """Read and validate a JSON Lines file against ``schema``.
+def json_objects(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
+    """The JSON objects of a JSON Lines file with their line numbers (blank lines skipped).
 
     Raises:
-        CorpusError: a line is not a JSON object, a field is missing, unexpected, of the wrong
-            type or value, or an ``id`` or ``text`` occurs twice. The message names file, line
-            and field.
+        CorpusError: the file is not UTF-8, or a line is not valid JSON or not an object.
     """
-    path = Path(path)
-    if not path.is_file():
-        raise CorpusError(path, None, "file not found")
-    rows: list[dict[str, Any]] = []
-    first_line: dict[tuple[str, str], int] = {}
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
     except UnicodeDecodeError as exc:
@@ -176,6 +169,23 @@ def read_jsonl(path: str | Path, schema: dict[str, _Field]) -> list[dict[str, An
             ) from exc
         if not isinstance(row, dict):
             raise CorpusError(path, number, f"expected a JSON object, got {type(row).__name__}")
+        yield number, row
+
+
+def read_jsonl(path: str | Path, schema: dict[str, _Field]) -> list[dict[str, Any]]:
+    """Read and validate a JSON Lines file against ``schema``.
+
+    Raises:
+        CorpusError: a line is not a JSON object, a field is missing, unexpected, of the wrong
+            type or value, or an ``id`` or ``text`` occurs twice. The message names file, line
+            and field.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise CorpusError(path, None, "file not found")
+    rows: list[dict[str, Any]] = []
+    first_line: dict[tuple[str, str], int] = {}
+    for number, row in json_objects(path):
         for name, spec in schema.items():
             if name not in row:
                 raise CorpusError(path, number, "missing field", name)

@@ -12,13 +12,13 @@ the per-kind macro-F1**, so that neither kind decides for both.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from stance.data.corpus import json_objects
 from stance.data.trainset import Example
 from stance.errors import CorpusError
 from stance.evaluation.metrics import macro_f1, score
@@ -40,17 +40,7 @@ def read_real_dev(path: str | Path) -> list[Example]:
         raise CorpusError(path, None, "real dev file not found (pass --real-dev PATH)")
     examples: list[Example] = []
     seen: dict[str, int] = {}
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise CorpusError(
-                path, number, f"invalid JSON: {exc.msg} at column {exc.colno}"
-            ) from None
-        if not isinstance(row, dict):
-            raise CorpusError(path, number, f"expected a JSON object, got {type(row).__name__}")
+    for number, row in json_objects(path):
         for name in REQUIRED_FIELDS:
             if not isinstance(row.get(name), str) or not row[name].strip():
                 raise CorpusError(path, number, "missing or empty (must be a string)", name)
