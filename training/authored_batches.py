@@ -29,7 +29,13 @@ from stance.data.trainset import load_examples
 from stance.evaluation.realdev import read_real_dev
 from stance.evaluation.report import markdown_table
 from stance.training.baseline import BaselineConfig, fit_pipeline
-from stance.training.experiments import Recipe, compare, comparison_table
+from stance.training.experiments import (
+    Recipe,
+    add_experiment_arguments,
+    compare,
+    comparison_table,
+    config_from_arguments,
+)
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -38,21 +44,11 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--real-dev", type=Path, required=True, help="real dev set (JSON Lines)")
     parser.add_argument("--batches", nargs="+", default=None, help="writer ids (default: all)")
-    parser.add_argument("--domain-weight", type=float, default=None)
-    parser.add_argument("--lexicon-weight", type=float, default=None)
-    parser.add_argument("--with-lodo", action="store_true")
-    parser.add_argument("--corpus", type=Path, default=None, help="stance.jsonl to train on")
-    parser.add_argument("--authored", type=Path, default=None, help="authored.jsonl to train on")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--update-readme", action="store_true", help="rewrite README's table")
+    add_experiment_arguments(parser)
     parser.add_argument("--report", type=Path, default=REPO / "reports" / "authored-batches.md")
     args = parser.parse_args(argv)
 
-    config = BaselineConfig()
-    if args.domain_weight is not None:
-        config = replace(config, domain_weight=args.domain_weight)
-    if args.lexicon_weight is not None:
-        config = replace(config, lexicon_weight=args.lexicon_weight)
+    config = config_from_arguments(args)
     plain = replace(config, lexicon_weight=0.0, domain_weight=0.0)
     corpus, authored, _ = load_examples(args.corpus, args.authored)
     real = read_real_dev(args.real_dev)

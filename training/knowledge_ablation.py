@@ -17,15 +17,19 @@ import argparse
 import json
 import shlex
 import sys
-from dataclasses import replace
 from pathlib import Path
 
 from stance.data.datacard import fill_markers
 from stance.data.trainset import load_examples
 from stance.evaluation.realdev import read_real_dev
 from stance.evaluation.report import markdown_table
-from stance.training.baseline import BaselineConfig
-from stance.training.experiments import Recipe, compare, comparison_table
+from stance.training.experiments import (
+    Recipe,
+    add_experiment_arguments,
+    compare,
+    comparison_table,
+    config_from_arguments,
+)
 from stance.training.knowledge import knowledge_variants
 
 REPO = Path(__file__).resolve().parents[1]
@@ -34,24 +38,14 @@ REPO = Path(__file__).resolve().parents[1]
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--real-dev", type=Path, required=True, help="real dev set (JSON Lines)")
-    parser.add_argument("--domain-weight", type=float, default=None)
-    parser.add_argument("--lexicon-weight", type=float, default=None)
-    parser.add_argument("--with-lodo", action="store_true")
     parser.add_argument(
         "--variants", type=int, default=None, help="run only the first N variants (smoke tests)"
     )
-    parser.add_argument("--corpus", type=Path, default=None, help="stance.jsonl to train on")
-    parser.add_argument("--authored", type=Path, default=None, help="authored.jsonl to train on")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--update-readme", action="store_true", help="rewrite README's table")
+    add_experiment_arguments(parser)
     parser.add_argument("--report", type=Path, default=REPO / "reports" / "knowledge-features.md")
     args = parser.parse_args(argv)
 
-    full = BaselineConfig()
-    if args.domain_weight is not None:
-        full = replace(full, domain_weight=args.domain_weight)
-    if args.lexicon_weight is not None:
-        full = replace(full, lexicon_weight=args.lexicon_weight)
+    full = config_from_arguments(args)
     if full.domain_weight <= 0:
         parser.error("the full variant needs the domain block: pass --domain-weight W > 0")
     corpus, authored, _ = load_examples(args.corpus, args.authored)

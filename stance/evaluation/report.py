@@ -170,27 +170,38 @@ def render_markdown(report: dict[str, Any], command: str) -> str:
     return "\n".join(parts)
 
 
+def draw_confusion(ax: Any, matrix: Sequence[Sequence[int]], title: str, **title_kw: Any) -> None:
+    """Draw a confusion matrix (gold rows, predicted columns) with its counts on ``ax``."""
+    ax.imshow(matrix, cmap="Blues")
+    for i, values in enumerate(matrix):
+        for j, value in enumerate(values):
+            ax.text(j, i, str(value), ha="center", va="center")
+    ax.set_xticks(range(len(LABELS)), LABELS)
+    ax.set_yticks(range(len(LABELS)), LABELS)
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("gold")
+    ax.set_title(title, **title_kw)
+
+
 def plot_confusion(report: dict[str, Any], path: Path) -> None:
-    """A confusion-matrix PNG: test split and LODO side by side."""
+    """A confusion-matrix PNG: the real dev set (where run), test split and LODO side by side."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     row = report["rows"][report["model"]]
-    splits = [(s, t) for s, t in (("test", "test split"), ("lodo", "LODO CV")) if s in row]
-    fig, axes = plt.subplots(1, len(splits), figsize=(4.2 * len(splits), 3.8), squeeze=False)
-    for ax, (split, title) in zip(axes[0], splits):
-        matrix = row[split]["confusion"]
-        ax.imshow(matrix, cmap="Blues")
-        for i, values in enumerate(matrix):
-            for j, value in enumerate(values):
-                ax.text(j, i, str(value), ha="center", va="center")
-        ax.set_xticks(range(len(LABELS)), LABELS)
-        ax.set_yticks(range(len(LABELS)), LABELS)
-        ax.set_xlabel("predicted")
-        ax.set_ylabel("gold")
-        ax.set_title(f"{report['model']}: {title}")
+    panels = []
+    if row.get("real_dev"):
+        panels.append((row["real_dev"]["all"]["confusion"], "real dev"))
+    panels += [
+        (row[split]["confusion"], title)
+        for split, title in (("test", "test split"), ("lodo", "LODO CV"))
+        if row.get(split)
+    ]
+    fig, axes = plt.subplots(1, len(panels), figsize=(4.2 * len(panels), 3.8), squeeze=False)
+    for ax, (matrix, title) in zip(axes[0], panels):
+        draw_confusion(ax, matrix, f"{report['model']}: {title}")
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)

@@ -341,17 +341,11 @@ def plot_file_confusion(result: dict[str, Any], path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    matrix = result["metrics"]["confusion"]
+    from stance.evaluation.report import draw_confusion
+
     fig, ax = plt.subplots(figsize=(4.4, 3.9))
-    ax.imshow(matrix, cmap="Blues")
-    for i, values in enumerate(matrix):
-        for j, value in enumerate(values):
-            ax.text(j, i, str(value), ha="center", va="center")
-    ax.set_xticks(range(len(LABELS)), LABELS)
-    ax.set_yticks(range(len(LABELS)), LABELS)
-    ax.set_xlabel("predicted")
-    ax.set_ylabel("gold")
-    ax.set_title(f"{result['model']} on {Path(str(result['file'])).name}", fontsize=10)
+    title = f"{result['model']} on {Path(str(result['file'])).name}"
+    draw_confusion(ax, result["metrics"]["confusion"], title, fontsize=10)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)

@@ -9,13 +9,16 @@ the per-kind mean against the reference variant. Optionally, LODO macro-F1 over 
 
 from __future__ import annotations
 
+import argparse
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any
 
 from stance.data.trainset import Example, TrainingSet
 from stance.evaluation.metrics import macro_f1
 from stance.evaluation.realdev import REAL_KINDS, kind_mean_macro_f1, paired_difference
+from stance.training.baseline import BaselineConfig
 
 Fit = Callable[[list[str], list[str]], Any]
 """Texts and labels in, a fitted model with ``predict(texts)`` out."""
@@ -131,3 +134,25 @@ def comparison_table(rows: Sequence[dict[str, Any]], reference: str) -> tuple[li
             + ([f"{r['lodo']:.3f}"] if with_lodo else [])
         )
     return header, table
+
+
+def add_experiment_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options every real-dev experiment script shares: block weights, LODO, training
+    files, seed and README update."""
+    parser.add_argument("--domain-weight", type=float, default=None)
+    parser.add_argument("--lexicon-weight", type=float, default=None)
+    parser.add_argument("--with-lodo", action="store_true")
+    parser.add_argument("--corpus", type=Path, default=None, help="stance.jsonl to train on")
+    parser.add_argument("--authored", type=Path, default=None, help="authored.jsonl to train on")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--update-readme", action="store_true", help="rewrite README's table")
+
+
+def config_from_arguments(args: argparse.Namespace) -> BaselineConfig:
+    """The shipped recipe with the block weights the options override."""
+    config = BaselineConfig()
+    if args.domain_weight is not None:
+        config = replace(config, domain_weight=args.domain_weight)
+    if args.lexicon_weight is not None:
+        config = replace(config, lexicon_weight=args.lexicon_weight)
+    return config
