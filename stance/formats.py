@@ -164,6 +164,19 @@ class Reader:
             self.handle.seek(start.offset)  # type: ignore[union-attr]
             self.position = start
 
+    def _lines(self, start: Position | None) -> Iterator[tuple[int, bytes]]:
+        """The raw lines from ``start`` with their 1-based numbers (BOM stripped); the
+        position is advanced past each line before it is yielded."""
+        self._seek(start)
+        offset, number = self.position.offset, self.position.number
+        for raw in self.handle:  # type: ignore[union-attr]
+            offset += len(raw)
+            number += 1
+            if number == 1 and raw.startswith(BOM):
+                raw = raw[len(BOM) :]
+            self.position = Position(offset, number)
+            yield number, raw
+
     def close(self) -> None:
         if self.handle is not None and self.handle is not _stdin():
             self.handle.close()
@@ -196,15 +209,8 @@ class TextReader(Reader):
         self.columns = ["line", "text"]
 
     def records(self, start: Position | None = None) -> Iterator[Record]:
-        self._seek(start)
-        offset, number = self.position.offset, self.position.number
-        for raw in self.handle:  # type: ignore[union-attr]
-            offset += len(raw)
-            number += 1
-            if number == 1 and raw.startswith(BOM):
-                raw = raw[len(BOM) :]
+        for number, raw in self._lines(start):
             text, problem = _decode(raw.rstrip(b"\n").rstrip(b"\r"))
-            self.position = Position(offset, number)
             yield Record(number, {"line": number, "text": text}, problem)
 
 
@@ -214,14 +220,7 @@ class JsonLinesReader(Reader):
     format = "jsonl"
 
     def records(self, start: Position | None = None) -> Iterator[Record]:
-        self._seek(start)
-        offset, number = self.position.offset, self.position.number
-        for raw in self.handle:  # type: ignore[union-attr]
-            offset += len(raw)
-            number += 1
-            if number == 1 and raw.startswith(BOM):
-                raw = raw[len(BOM) :]
-            self.position = Position(offset, number)
+        for number, raw in self._lines(start):
             if not raw.strip():
                 continue
             line, problem = _decode(raw)
