@@ -65,6 +65,24 @@ def test_epoch_is_chosen_on_dev(bert_dir):
     assert meta["best_epoch"] == 1 + scores.index(max(scores))
 
 
+def test_keep_last_epoch_keeps_the_last_and_still_fits_a_temperature(tiny_base):
+    from stance.training.bert import fine_tune
+
+    texts = ["Jobcentret er godt.", "Jobcentret er dårligt.", "Mødet er i dag."] * 4
+    labels = ["for", "against", "neutral"] * 4
+    config = FineTuneConfig(epochs=3, batch_size=4, max_length=16, stride=4)
+    options = {"seed": 3, "progress": False, "log": lambda _: None}
+    dev = (texts[:3], labels[:3])
+    last = fine_tune(
+        str(tiny_base), texts, labels, config, dev=dev, keep_last_epoch=True, **options
+    )
+    plain = fine_tune(str(tiny_base), texts, labels, config, **options)
+    assert last.metadata["best_epoch"] == 3
+    assert last.metadata["calibration"]["method"] == "temperature scaling on the dev set"
+    # the kept weights are those after the last epoch, as without a dev set
+    assert np.allclose(last._logits(texts), plain._logits(texts), atol=1e-5)
+
+
 def test_unreachable_hub_model_says_how_to_use_a_local_directory():
     with pytest.raises(ModelError, match="local directory"):
         load_base_model("no-such-org/no-such-danish-bert")

@@ -2,11 +2,12 @@
 
 Usage: python training/train_bert.py [--base-model Maltehb/danish-bert-botxo] [--output models/bert]
        [--device auto] [--epochs 10] [--lr 1e-4] [--batch-size 32] [--max-length 128]
-       [--seed 0] [--without-authored] [--authored-fraction F]
+       [--seed 0] [--without-authored] [--authored-fraction F] [--keep-last-epoch]
 
 Offline, pass a local directory, e.g. --base-model models/danish-mini-bert (made by
 training/pretrain_mlm.py). Trains on the corpus train split plus the authored texts, keeps the
-epoch with the best dev macro-F1, fits a temperature on dev, and writes a Hugging Face model
+epoch with the best dev macro-F1 (or the last, with --keep-last-epoch, when tune_bert.py chose
+the epoch count on a real dev set), fits a temperature on dev, and writes a Hugging Face model
 directory with metadata.json, README.md and metrics.json.
 """
 
@@ -39,6 +40,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--without-authored", action="store_true")
     parser.add_argument("--authored-fraction", type=float, default=1.0)
     parser.add_argument("--no-progress", action="store_true")
+    parser.add_argument(
+        "--keep-last-epoch",
+        action="store_true",
+        help="keep the last epoch instead of the best on dev (when --epochs was chosen by "
+        "tune_bert.py on a real dev set); dev still fits the temperature",
+    )
     args = parser.parse_args(argv)
 
     config = FineTuneConfig(
@@ -59,6 +66,7 @@ def main(argv: list[str] | None = None) -> None:
         use_authored=not args.without_authored,
         authored_fraction=args.authored_fraction,
         progress=not args.no_progress,
+        keep_last_epoch=args.keep_last_epoch,
     )
     meta = classifier.metadata
     print(

@@ -22,7 +22,21 @@ def _training_command(metadata: dict[str, Any]) -> str:
     ]
     if not metadata.get("training_data", {}).get("n_authored"):
         parts.append("--without-authored")
+    if metadata.get("epoch_choice") == "last":
+        parts.append("--keep-last-epoch")
     return " ".join(parts)
+
+
+def _epoch_sentence(metadata: dict[str, Any]) -> str:
+    if metadata.get("epoch_choice") == "last":
+        return (
+            f"The last epoch ({metadata.get('best_epoch')}) was kept: the epoch count was chosen "
+            "on the real dev set (`reports/bert-tuning.md`)."
+        )
+    return (
+        f"The epoch was chosen by macro-F1 on the {metadata.get('dev_size', 'dev')} dev units: "
+        f"epoch {metadata.get('best_epoch')}."
+    )
 
 
 def write_bert_card(
@@ -89,8 +103,7 @@ not calibrate.
 - Base model: `{metadata.get("base_model")}`.
 - Data: {data.get("n_corpus")} corpus units (split {data.get("corpus_splits")}) and
   {data.get("n_authored")} authored texts (data SHA-256 `{str(data.get("sha256"))[:16]}…`).
-  The epoch was chosen by macro-F1 on the {metadata.get("dev_size", "dev")} dev units:
-  epoch {metadata.get("best_epoch")}.
+  {_epoch_sentence(metadata)}
 - Command: `{_training_command(metadata)}`, on {metadata.get("device")},
   {metadata.get("training_seconds")} s.
 - Hyperparameters: `{json.dumps(metadata.get("hyperparameters"))}`.

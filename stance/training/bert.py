@@ -138,9 +138,11 @@ def fine_tune(
     metadata: dict[str, Any] | None = None,
     on_epoch: Callable[[int, BertClassifier], None] | None = None,
     sample_weight: Sequence[float] | None = None,
+    keep_last_epoch: bool = False,
 ) -> BertClassifier:
     """Fine-tune ``base_model`` on ``texts``; with ``dev``, keep the epoch with the best dev
-    macro-F1 and fit a temperature on the dev set. ``on_epoch(epoch, classifier)`` is called
+    macro-F1 (or, with ``keep_last_epoch``, the last one, as when the epoch count was chosen
+    elsewhere) and fit a temperature on the dev set. ``on_epoch(epoch, classifier)`` is called
     after every epoch (the model is in eval mode). ``sample_weight`` (one weight >= 0 per text,
     shared by its windows) weights each text's term in the loss, on top of the class weights.
 
@@ -239,7 +241,7 @@ def fine_tune(
             record["dev_macro_f1"] = float(
                 f1_score(list(dev[1]), predicted, average="macro", zero_division=0)
             )
-            if record["dev_macro_f1"] > best_score:
+            if record["dev_macro_f1"] > best_score and not keep_last_epoch:
                 best_score, best_epoch = record["dev_macro_f1"], epoch
                 best_state = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
         history.append(record)

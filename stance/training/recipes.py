@@ -92,8 +92,10 @@ def train_and_save_bert(
     authored_fraction: float = 1.0,
     progress: bool = True,
     log: Any = print,
+    keep_last_epoch: bool = False,
 ) -> Any:
-    """Fine-tune ``base_model`` on train (+ authored), pick the epoch on dev, write ``output``."""
+    """Fine-tune ``base_model`` on train (+ authored), pick the epoch on dev (or keep the last
+    one), fit the temperature on dev, write ``output``."""
     from stance.evaluation.modelcard import write_bert_card
     from stance.training.bert import fine_tune
 
@@ -114,6 +116,7 @@ def train_and_save_bert(
         library_versions("torch", "transformers", "tokenizers", "safetensors", "numpy"),
     )
     metadata["dev_size"] = len(dev)
+    metadata["epoch_choice"] = "last" if keep_last_epoch else "best on dev"
     classifier = fine_tune(
         base_model,
         training.texts,
@@ -125,6 +128,7 @@ def train_and_save_bert(
         progress=progress,
         log=log,
         metadata=metadata,
+        keep_last_epoch=keep_last_epoch,
     )
     classifier.save(output)
     write_bert_card(output, classifier.metadata)
