@@ -136,7 +136,7 @@ def test_ablation_runs_seed_major_saves_each_record_and_skips_done(corpus_rows, 
     from dataclasses import asdict
 
     from stance.data.trainset import authored_examples, corpus_examples
-    from stance.training.ablation import run
+    from stance.training.ablation import run, still_valid
     from stance.training.baseline import BaselineConfig
 
     corpus = corpus_examples(corpus_rows)
@@ -158,3 +158,11 @@ def test_ablation_runs_seed_major_saves_each_record_and_skips_done(corpus_rows, 
     assert saved == records
     assert [r["n_authored"] for r in records] == [0, 20, 0]
     assert all(0.0 <= r["lodo_macro_f1"] <= 1.0 for r in records)
+    # records made with another recipe, on other data or before fingerprints are stale
+    assert all(still_valid(r, metadata, corpus, authored) for r in records)
+    assert not still_valid(records[1], metadata, corpus, authored[:-2])
+    other = {"hyperparameters": asdict(BaselineConfig(char_ngram_max=5, lexicon=False))}
+    assert not still_valid(records[1], other, corpus, authored)
+    assert not still_valid(
+        {k: v for k, v in records[1].items() if k != "data"}, metadata, corpus, authored
+    )

@@ -28,7 +28,7 @@ from stance.data.datacard import fill_markers
 from stance.data.trainset import load_examples
 from stance.evaluation.report import markdown_table
 from stance.modeldir import read_metadata, shipped_model_dir
-from stance.training.ablation import run
+from stance.training.ablation import run, still_valid
 
 REPO = Path(__file__).resolve().parents[1]
 METRICS = ("real_dev_macro_f1", "lodo_macro_f1", "test_macro_f1")
@@ -109,7 +109,13 @@ def main(argv: list[str] | None = None) -> None:
     args.output.mkdir(parents=True, exist_ok=True)
     records_file = args.output / "authored_ablation.json"
     previous = json.loads(records_file.read_text())["records"] if records_file.is_file() else []
-    records = [r for r in previous if args.resume or r["backend"] not in args.backends]
+    metadata = {b: read_metadata(shipped_model_dir(b)) for b in {r["backend"] for r in previous}}
+    stale = [r for r in previous if not still_valid(r, metadata[r["backend"]], corpus, authored)]
+    if stale:
+        print(f"dropping {len(stale)} saved records made with another recipe or training data")
+    records = [
+        r for r in previous if r not in stale and (args.resume or r["backend"] not in args.backends)
+    ]
 
     def save(record: dict) -> None:
         records.append(record)

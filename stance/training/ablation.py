@@ -32,6 +32,38 @@ def recipe(backend: str, metadata: dict[str, Any], seed: int) -> Callable[[Train
     return refit_function({**metadata, "seed": seed})
 
 
+def data_id(corpus: Sequence[Example], authored: Sequence[Example]) -> str:
+    """A short fingerprint of the training data an ablation record was made on."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    for example in sorted([*corpus, *authored], key=lambda e: e.id):
+        digest.update(f"{example.id}\t{example.label}\t{example.split}\t{example.text}\n".encode())
+    return digest.hexdigest()[:16]
+
+
+def recipe_id(metadata: dict[str, Any]) -> str:
+    """A short fingerprint of a model's training recipe (its hyperparameters)."""
+    import hashlib
+    import json
+
+    text = json.dumps(metadata.get("hyperparameters", {}), sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def still_valid(
+    record: dict[str, Any],
+    metadata: dict[str, Any],
+    corpus: Sequence[Example],
+    authored: Sequence[Example],
+) -> bool:
+    """Whether a saved record was made with this recipe on this data (records without the
+    fingerprints are from before they were kept, and count as stale)."""
+    return record.get("recipe") == recipe_id(metadata) and record.get("data") == data_id(
+        corpus, authored
+    )
+
+
 def run(
     backend: str,
     metadata: dict[str, Any],
@@ -56,6 +88,7 @@ def run(
     """
     train_splits = ("train", "dev")
     test = [e for e in corpus if e.split == "test"]
+    data = data_id(corpus, authored)
     records = []
     for seed in seeds:
         for fraction in fractions:
@@ -73,6 +106,8 @@ def run(
                 "fraction": fraction,
                 "seed": seed,
                 "n_authored": len(chosen),
+                "data": data,
+                "recipe": recipe_id(metadata),
                 "test_macro_f1": macro_f1(test_predictions.y_true, test_predictions.y_pred),
                 "lodo_macro_f1": None,
             }
