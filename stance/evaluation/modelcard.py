@@ -122,7 +122,7 @@ predictions. Not for judging individual people. The base model is small and was 
 little, mostly technical Danish; the labelled data come from five debate pieces, their reader
 comments and texts written for the project, so texts on other topics, other dialects of the
 debate and very long documents are out of its experience. Check the baseline
-(`models/baseline`), which scores better in cross-validation, before choosing this model.
+(`models/baseline`), which scores better on real text, before choosing this model.
 """
     (path / "README.md").write_text(card, encoding="utf-8")
     metrics = {

@@ -288,7 +288,16 @@ def calibration_summary(reports: Sequence[dict[str, Any]]) -> str:
                 f"(overall accuracy {correct.mean():.0%})."
             )
     table = markdown_table(header, rows)
-    return (
+    text = (
         'Accuracy of the leave-one-document-out predictions by score band ("84% of 50" = 50 '
         "predictions in the band, 84 % of them correct):\n\n" + table + "\n\n" + " ".join(sentences)
     )
+    real = [
+        [r["model"], _f(row["ece"]), _f(row["accuracy"]), str(row["n"])]
+        for r in reports
+        if (row := (_real(r["rows"][r["model"]]) or {})).get("ece") is not None
+    ]
+    if real:
+        text += "\n\nOn the real dev set (the shipped models, calibrated as shipped):\n\n"
+        text += markdown_table(["model", "real dev ECE", "real dev accuracy", "texts"], real)
+    return text
