@@ -193,20 +193,19 @@ def _split_candidates(token: str) -> tuple[tuple[_Entry, ...], tuple[_Entry, ...
 
 
 def _greedy(words: list[str], candidates: list[Any], side: int) -> list[Hit]:
-    """Greedy longest-first matches of one side of the candidates (0 cues, 1 mentions)."""
+    """Greedy longest-first matches of one side of the candidates (0 cues, 1 mentions): left
+    to right, the first candidate entry that matches at a token wins and its tokens are used
+    up. A candidate's first token already matches its token, so a one-token entry matches."""
     hits: list[Hit] = []
-    i, n = 0, len(words)
-    while i < n:
-        if not candidates[i]:
-            i += 1
+    free = 0
+    for i, found in enumerate(candidates):
+        if i < free or not found or not found[side]:
             continue
-        for entry in candidates[i][side]:
-            if _matches(entry, words, i):
+        for entry in found[side]:
+            if len(entry.tokens) == 1 or _matches(entry, words, i):
                 hits.append(Hit(i, i + len(entry.tokens), entry.category, entry.weight))
-                i += len(entry.tokens)
+                free = i + len(entry.tokens)
                 break
-        else:
-            i += 1
     return hits
 
 
