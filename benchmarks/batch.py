@@ -291,12 +291,13 @@ def render(results: dict) -> str:
         per_n = ", ".join(f"{h:,.1f} h on {n} core{'s' if n > 1 else ''}" for n, h in hours.items())
         wall_gain = two["texts_per_s"] / one["texts_per_s"]
         cpu_gain = 2 * two["texts_per_cpu_s"] / one["texts_per_cpu_s"]
+        extra = one["texts_per_cpu_s"] / two["texts_per_cpu_s"] - 1
+        more_or_less = f"{abs(extra):.0%} {'more' if extra >= 0 else 'less'}"
         text += [
             "",
             f"`--jobs 2` against `--jobs 1` on {one['rows']:,} rows: {wall_gain:.2f}× the "
-            "texts per second by wall time here. Two processes spend "
-            f"{one['texts_per_cpu_s'] / two['texts_per_cpu_s'] - 1:.0%} more CPU per text than "
-            f"one, so on two otherwise idle cores they would give about {cpu_gain:.2f}× "
+            f"texts per second by wall time here. Two processes spend {more_or_less} CPU per "
+            f"text than one, so on two otherwise idle cores they would give about {cpu_gain:.2f}× "
             "(derived from CPU time, not measured: "
             + (
                 "this shared machine gave the two processes together no more CPU time a "
@@ -313,8 +314,8 @@ def render(results: dict) -> str:
             "",
             f"**What 100 million comments would take** with the baseline: {per_n}. That is "
             f"100 million / ({one['texts_per_cpu_s']:,} texts per CPU-second with one process, "
-            f"or {two['texts_per_cpu_s']:,} with several, which pay for the extra model loads "
-            "and for moving texts between processes) / N cores, from the "
+            f"or {two['texts_per_cpu_s']:,} with several, which also load the model and move "
+            "texts between processes) / N cores, from the "
             f"{one['rows']:,}-row runs above. It assumes every core is kept busy, cores like "
             f"this machine's, texts like the benchmark's (mean {chars:.0f} characters; time "
             "grows roughly with length), and that reading and writing keep up (in the CLI they "
