@@ -121,7 +121,7 @@ def classify_many(
     Raises:
         TypeError, ValueError: a text is not a non-empty ``str``; the message gives its position.
 
-    >>> [p.label for p in classify_many(["Tak til min dygtige sagsbehandler!", "Luk lortet."])]
+    >>> [p.label for p in classify_many(["Tak til min dygtige sagsbehandler!", "Luk jobcentret!"])]
     ['for', 'against']
     """
     from stance.workers import resolve_jobs

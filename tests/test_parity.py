@@ -62,6 +62,7 @@ def test_shipped_baseline_is_format_2_and_matches_its_pipeline(all_texts):
     shipped = load_classifier(REPO / "models" / "baseline")
     assert shipped.metadata["format_version"] == 2
     assert sorted(p.name for p in (REPO / "models" / "baseline").iterdir()) == [
+        "README.md",  # the model card
         "metadata.json",
         "model.safetensors",
     ]

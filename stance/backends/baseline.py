@@ -442,7 +442,9 @@ class DenseFeatures:
         return raw
 
     def add_logits(self, texts: Sequence[str], logits: np.ndarray) -> None:
-        logits += self.values(texts) @ self.coef
+        # multiply and sum feature by feature rather than ``@``: a matrix product may sum in
+        # another order for another batch size, and a text's scores must not depend on its batch
+        logits += (self.values(texts)[:, :, None] * self.coef[None, :, :]).sum(axis=1)
 
 
 def dense_featurizer_for(spec: DenseBlock) -> tuple[Any, tuple[str, ...]]:
