@@ -98,3 +98,59 @@ def test_any_text_gives_finite_features_of_the_right_length(text):
         values = function(text)
         assert len(values) == len(names), name
         assert all(math.isfinite(v) for v in values), name
+
+
+def _reference_matches(words: list[str]) -> list[tuple[int, int, str]]:
+    """The lexicon scan written plainly: at each token, the first matching candidate wins."""
+    from stance.features.domain import MENTIONS
+
+    lexicon = domain_lexicon()
+    hits = []
+    for mentions in (False, True):
+        i = 0
+        while i < len(words):
+            for entry in lexicon.candidates(words[i]):
+                n = len(entry.tokens)
+                if (entry.category in MENTIONS) == mentions and all(
+                    i + k < len(words) and (words[i + k].startswith(t) if p else words[i + k] == t)
+                    for k, (t, p) in enumerate(zip(entry.tokens, entry.prefix))
+                ):
+                    hits.append((i, i + n, entry.category))
+                    i += n
+                    break
+            else:
+                i += 1
+    return hits
+
+
+def _lexicon_words() -> list[str]:
+    lexicon = domain_lexicon()
+    entries = [e for group in (*lexicon.exact.values(), *lexicon.prefixes.values()) for e in group]
+    return sorted({t + ("ene" if p else "") for e in entries for t, p in zip(e.tokens, e.prefix)})
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from([*_lexicon_words(), "og", "det", ",", ".", "jeg"]), max_size=30))
+def test_the_fast_lexicon_scan_matches_the_plain_one(words):
+    assert [(h.start, h.end, h.category) for h in lexicon_matches(words)] == _reference_matches(
+        words
+    )
+
+
+def _afinn_words() -> list[str]:
+    from stance.features.lexicon import afinn_word_tables
+
+    pairs = afinn_word_tables()[1]
+    return sorted({w for pair in pairs for w in pair} | {"god", "dårlig", "og", "tak"})
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(_afinn_words()), max_size=20))
+def test_afinn_scores_inside_the_domain_block_match_word_scores(words):
+    from stance.features.domain import _afinn_phrases, _token_record
+    from stance.features.lexicon import word_scores
+
+    records = [_token_record(w) for w in words]
+    scores = [r[2] for r in records]
+    _afinn_phrases(words, records, scores)
+    assert scores == word_scores(words)
