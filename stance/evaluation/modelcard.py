@@ -86,9 +86,11 @@ jobcentres, their staff and ways of working; see `labelled/GUIDELINES.md`).
 
 ```python
 from stance import classify
+
 classify("Jobcentret hjalp mig i job.", model="bert")
 # or, without stance:
 from transformers import pipeline
+
 pipeline("text-classification", model="models/bert")("Jobcentret hjalp mig i job.")
 ```
 
