@@ -51,9 +51,9 @@ __all__ = [
 _LAZY = {
     "explain": "stance.explanation",
     "Explanation": "stance.explanation",
-    "evaluate_file": "stance.evaluation.userfile",
-    "train": "stance.training.adapt",
-    "suggest": "stance.data.selection",
+    "evaluate_file": "stance.own_data.evaluate",
+    "train": "stance.own_data.adapt",
+    "suggest": "stance.own_data.suggest",
     "classify_frame": "stance.frame",
 }
 

@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from stance.errors import InputFileError, StanceError
-from stance.formats import (
+from stance.io.formats import (
     FORMATS,
     STDIN,
     JsonLinesReader,
@@ -222,7 +222,7 @@ def _open_source(
     """The reader and the output format. Standard input is copied to a temporary file first
     where the formats need two passes (JSON Lines to a table: the columns) or seeking
     (Parquet)."""
-    from stance.formats import output_format
+    from stance.io.formats import output_format
 
     reader = open_reader(source, fmt, text_column, batch_rows=chunk_size)
     stack.callback(reader.close)
@@ -573,7 +573,7 @@ def write_table(table: Table, path: str | Path | None, fmt: str | None = None) -
     when ``path`` is None (text formats)."""
     import io
 
-    from stance.formats import output_format
+    from stance.io.formats import output_format
 
     target = None if path is None else Path(path)
     out_fmt = fmt or output_format(target, table.format)

@@ -303,8 +303,8 @@ def _command_line(argv: Sequence[str] | None) -> str:
 
 
 def _evaluate_file(args: argparse.Namespace, argv: Sequence[str] | None) -> int:
-    from stance.data.userdata import read_labelled
-    from stance.evaluation.userfile import evaluate_labelled, render_file_report, write_file_report
+    from stance.own_data.labelled import read_labelled
+    from stance.own_data.evaluate import evaluate_labelled, render_file_report, write_file_report
 
     data = read_labelled(
         args.input,
@@ -352,8 +352,8 @@ def _hyperparameters(settings: Sequence[str]) -> dict[str, object] | None:
 
 
 def _train(args: argparse.Namespace, argv: Sequence[str] | None) -> int:
-    from stance.data.userdata import read_labelled
-    from stance.training.adapt import VARIANTS, train
+    from stance.own_data.labelled import read_labelled
+    from stance.own_data.adapt import VARIANTS, train
 
     data = read_labelled(
         args.input,
@@ -396,7 +396,7 @@ def _train(args: argparse.Namespace, argv: Sequence[str] | None) -> int:
 
 
 def _suggest(args: argparse.Namespace) -> int:
-    from stance.data.selection import suggest_file
+    from stance.own_data.suggest import suggest_file
 
     if args.n < 1:
         raise ValueError(f"--n must be >= 1, got {args.n}")

@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from stance.cli import main
-from stance.formats import OutputSchema, Position, open_reader, open_writer
+from stance.io.formats import OutputSchema, Position, open_reader, open_writer
 
 REPO = Path(__file__).resolve().parents[1]
 STANCE = ("stance_label", "stance_score", "p_against", "p_for", "p_neutral", "error")
@@ -359,7 +359,7 @@ def test_a_killed_run_resumes_to_the_same_file(tmp_path, big_csv, big_whole):
 def test_an_interrupted_run_resumes_to_the_same_file(tmp_path, monkeypatch, big_csv, suffix):
     if suffix == ".parquet":
         pytest.importorskip("pyarrow")
-    from stance import formats
+    from stance.io import formats
 
     whole = tmp_path / f"whole{suffix}"
     args = ["--input", str(big_csv), "--chunk-size", "300"]
@@ -385,7 +385,7 @@ def test_an_interrupted_run_resumes_to_the_same_file(tmp_path, monkeypatch, big_
 
 
 def test_resume_refuses_a_changed_input(tmp_path, monkeypatch, big_csv, capsys):
-    from stance import formats
+    from stance.io import formats
 
     source = tmp_path / "in.csv"
     source.write_bytes(big_csv.read_bytes())

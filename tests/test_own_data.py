@@ -139,7 +139,7 @@ def test_evaluate_cli_usage_errors(gold_csv):
 @pytest.fixture(scope="session")
 def adapted_dir(tmp_path_factory, user_rows, small_data) -> tuple[Path, dict]:
     """A baseline adapted to ``user_rows`` on the small shipped-data stand-in."""
-    from stance.training.adapt import train
+    from stance.own_data.adapt import train
 
     out = tmp_path_factory.mktemp("adapted") / "mymodel"
     report = train(
@@ -244,7 +244,7 @@ def test_train_checks_its_arguments(tmp_path, user_rows):
 
 
 def test_sample_weight_makes_a_text_count(small_data):
-    from stance.training.adapt import single_threaded_blas
+    from stance.own_data.adapt import single_threaded_blas
     from stance.training.baseline import BaselineConfig, train_baseline
     from stance.training.recipes import training_data
 
@@ -290,7 +290,7 @@ def test_train_bert_makes_a_pipeline_model(
 ):
     from transformers import pipeline
 
-    from stance.training.adapt import train
+    from stance.own_data.adapt import train
 
     small_data = tiny_shipped_data
     out = tmp_path / "mybert"
@@ -405,7 +405,7 @@ def test_bert_base_model_falls_back_to_the_shipped_bert(tmp_path, monkeypatch):
     with neither, the error says to pass a base model."""
     from stance.errors import ModelError
     from stance.modeldir import shipped_model_dir
-    from stance.training import adapt
+    from stance.own_data import adapt
 
     assert adapt.resolve_base_model({}, "my/base") == "my/base"
     missing = {"base_model": str(tmp_path / "no-such-base")}

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from stance.data.userdata import (
+from stance.own_data.labelled import (
     check_enough_examples,
     check_labels,
     parse_label_map,
@@ -162,7 +162,7 @@ def hide_module(monkeypatch):
 
 def test_missing_extras_name_the_install_command(tmp_path, hide_module):
     from stance.errors import MissingDependencyError
-    from stance.evaluation.userfile import evaluate_file
+    from stance.own_data.evaluate import evaluate_file
 
     hide_module("pyarrow")
     parquet = tmp_path / "gold.parquet"

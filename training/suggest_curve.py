@@ -13,7 +13,7 @@ labelled set to every size in ``--sizes``, training the baseline (the shipped mo
 hyperparameters, on the labelled texts alone) after each step and picking the next texts with
 that model:
 
-- ``suggest``: :func:`stance.data.selection.select` (margin + near-duplicate filter), as
+- ``suggest``: :func:`stance.own_data.suggest.select` (margin + near-duplicate filter), as
   `stance suggest` does;
 - ``margin only``: the same without the diversity step;
 - ``random``: uniformly at random.
@@ -33,13 +33,13 @@ import numpy as np
 
 from stance.data.corpus import repo_root
 from stance.data.datacard import fill_markers
-from stance.data.selection import MAX_SIMILARITY, cosine, ngram_profile, select
+from stance.own_data.suggest import MAX_SIMILARITY, cosine, ngram_profile, select
 from stance.data.trainset import load_examples
 from stance.evaluation.metrics import macro_f1
 from stance.evaluation.report import markdown_table
 from stance.labels import LABELS
 from stance.modeldir import read_metadata, shipped_model_dir
-from stance.training.adapt import single_threaded_blas
+from stance.own_data.adapt import single_threaded_blas
 from stance.training.baseline import BaselineConfig, train_baseline
 
 STRATEGIES = ("suggest", "margin only", "random")
@@ -158,7 +158,7 @@ def main(argv: list[str] | None = None) -> None:
     config = BaselineConfig.from_dict(
         read_metadata(shipped_model_dir("baseline"))["hyperparameters"]
     )
-    with single_threaded_blas():  # many small fits: see stance.training.adapt
+    with single_threaded_blas():  # many small fits: see stance.own_data.adapt
         records = run(authored, held, sizes, args.seeds, config)
     summary = summarise(records)
     percentiles = nearest_neighbour_similarity([e.text for e in authored])

@@ -34,7 +34,7 @@ from typing import Any
 
 import numpy as np
 
-from stance.data.userdata import MIN_EXAMPLES, check_enough_examples, check_labels
+from stance.own_data.labelled import MIN_EXAMPLES, check_enough_examples, check_labels
 from stance.errors import ConfigError, ModelError
 from stance.extras import TRAIN_MODULES, require
 from stance.labels import LABEL2ID, LABELS
@@ -434,7 +434,7 @@ def train(
         all_texts, all_labels, sample_weight = list(texts), list(labels), None
         groups, origins = ["user"] * n_user, ["user"] * n_user
         description = {"corpus_splits": [], "n_corpus": 0, "n_authored": 0}
-    from stance.data.userdata import LabelledData
+    from stance.own_data.labelled import LabelledData
 
     fingerprint = LabelledData(list(texts), list(labels), [], n_user).sha256()
     description.update(
@@ -663,7 +663,7 @@ def train_file(
 ) -> dict[str, Any]:
     """:func:`train` on a labelled CSV, TSV, JSON Lines or Parquet file (rows without a text
     or label are left out, counted and recorded)."""
-    from stance.data.userdata import read_labelled
+    from stance.own_data.labelled import read_labelled
 
     data = read_labelled(
         path, text_column=text_column, label_column=label_column, label_map=label_map

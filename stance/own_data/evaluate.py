@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from stance.data.userdata import LabelledData, read_labelled
+from stance.own_data.labelled import LabelledData, read_labelled
 from stance.errors import ConfigError, InputFileError
 from stance.extras import TRAIN_MODULES, require
 from stance.labels import LABEL2ID, LABELS

@@ -244,7 +244,7 @@ def suggest_file(
         ``rows_without_text``, ``rows_already_labelled``, ``max_margin`` and ``output``.
     """
     from stance.api import load_classifier
-    from stance.data.userdata import label_value, read_user_table, text_problem
+    from stance.own_data.labelled import label_value, read_user_table, text_problem
     from stance.text import prepare_text
 
     table = read_user_table(path, text_column)
