@@ -8,14 +8,17 @@ its place with an empty label and an ``error`` naming the line and the problem (
 after each chunk a small state file records how far reading and writing got, so a run that was
 killed continues from the last finished chunk with ``resume=True`` and gives the same file.
 
-:func:`read_table`, :func:`classify_table` and :func:`write_table` do the same for a whole
-(small) file held in memory.
+Every row gets a ``stance_status``: ``ok`` (labelled), ``withheld`` (classified, but its score
+is below ``min_score``, so its label is left empty; ``error`` stays empty) or ``error`` (it
+could not be read or classified; ``error`` says where and why). Reading and writing go through
+:mod:`stance.io`, which handles every format, encoding and delimiter.
 """
 
 from __future__ import annotations
 
 import contextlib
 import hashlib
+import itertools
 import json
 import os
 import shutil
@@ -27,23 +30,24 @@ from itertools import islice
 from pathlib import Path
 from typing import IO, Any
 
-from stance.errors import InputFileError, StanceError
+from stance.errors import ConfigError, InputFileError, OutputFileError, StanceError
 from stance.io.formats import (
     FORMATS,
-    STDIN,
     JsonLinesReader,
     OutputSchema,
-    Position,
     Reader,
-    Record,
     detect_format,
+    excel_csv,
     jsonl_types,
     open_reader,
     open_writer,
+    output_format,
 )
+from stance.io.rows import Position, Record, text_problem
+from stance.io.sources import STDIN
+from stance.io.tables import Table, check_output, raise_row, read_table
 from stance.labels import LABELS
 from stance.prediction import Prediction
-from stance.text import prepare_text
 
 __all__ = [
     "CHUNK_ROWS",
@@ -52,47 +56,53 @@ __all__ = [
     "BatchResult",
     "Table",
     "classify_file",
-    "classify_table",
     "detect_format",
     "read_table",
-    "write_table",
+    "text_problem",
 ]
 
-OUTPUT_COLUMNS = ("stance_label", "stance_score", *(f"p_{label}" for label in LABELS), "error")
+OUTPUT_COLUMNS = (
+    "stance_label",
+    "stance_score",
+    *(f"p_{label}" for label in LABELS),
+    "stance_status",
+    "error",
+)
+STATUSES = ("ok", "withheld", "error")
 CHUNK_ROWS = 10_000
 STATE_VERSION = 1
 FINGERPRINT_BYTES = 1 << 20
 
 
-def text_problem(value: object, column: str) -> tuple[str | None, str | None]:
-    """``(text, None)`` for a usable text (NFC-normalised), else ``(None, why)``.
-
-    >>> text_problem("  ", "body")
-    (None, "field 'body' is empty or only whitespace; nothing to classify")
-    >>> text_problem(None, "body")[1]
-    "field 'body' must be str, got NoneType (a missing value)"
-    """
-    try:
-        return prepare_text(value), None
-    except (TypeError, ValueError) as exc:
-        if isinstance(value, float) and value != value:
-            return None, f"field {column!r} is a missing value (NaN), not a str"
-        if type(value).__name__ in ("NAType", "NaTType"):
-            return None, f"field {column!r} is a missing value ({value}), not a str"
-        message = str(exc).replace("text ", f"field {column!r} ", 1)
-        return None, message + (" (a missing value)" if value is None else "")
-
-
 @dataclass
 class BatchResult:
-    """What a batch job did: rows written, how many were classified and how many failed (no
-    label, with an ``error``), and how many rows an interrupted run had already done."""
+    """What a batch job did: rows written; how many got a label (``classified``), were
+    withheld below ``min_score`` (``withheld``: scored, label left empty) or failed (no label,
+    with an ``error``); and how many rows an interrupted run had already done."""
 
     rows: int = 0
     classified: int = 0
     failed: int = 0
     resumed: int = 0
     output: Path | None = None
+    withheld: int = 0
+    input_format: str = ""
+    output_format: str = ""
+    notes: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The counts as JSON-ready values (``--json``)."""
+        return {
+            "rows": self.rows,
+            "classified": self.classified,
+            "withheld": self.withheld,
+            "failed": self.failed,
+            "resumed": self.resumed,
+            "output": None if self.output is None else str(self.output),
+            "input_format": self.input_format,
+            "output_format": self.output_format,
+            "notes": list(self.notes),
+        }
 
 
 @dataclass
@@ -123,8 +133,9 @@ def _prepare(records: list[Record], position: Position, text_column: str) -> _Ch
 
 def _assemble(
     chunk: _Chunk, probabilities: Any, failures: dict[int, str], unit: str, min_score: float | None
-) -> tuple[list[dict[str, Any]], dict[int, str]]:
-    """The output rows of a chunk, and ``{index: problem}`` for those that failed."""
+) -> tuple[list[dict[str, Any]], dict[int, str], int]:
+    """The output rows of a chunk, ``{index: problem}`` for those that failed, and how many
+    were withheld below ``min_score``."""
     problems = dict(chunk.problems)
     for j, message in failures.items():
         problems[chunk.slots[j]] = message
@@ -132,9 +143,12 @@ def _assemble(
     for record in chunk.records:
         row = record.values
         row.update(dict.fromkeys(OUTPUT_COLUMNS, ""))
+        row["stance_status"] = "ok"
         rows.append(row)
     for i, message in problems.items():
         rows[i]["error"] = f"{unit} {chunk.records[i].number}: {message}"
+        rows[i]["stance_status"] = "error"
+    withheld = 0
     for j, i in enumerate(chunk.slots):
         if j in failures:
             continue
@@ -146,8 +160,9 @@ def _assemble(
         for label in LABELS:
             row[f"p_{label}"] = round(prediction.probabilities[label], 6)
         if not keep:
-            row["error"] = f"score {prediction.score:.3f} below --min-score {min_score}"
-    return rows, problems
+            row["stance_status"] = "withheld"
+            withheld += 1
+    return rows, problems, withheld
 
 
 class _Checkpoint:
@@ -211,30 +226,42 @@ def _model_identity(model: Any) -> tuple[Path, dict[str, Any]]:
     return path, {"path": str(path), "metadata_sha256": digest}
 
 
+@dataclass(frozen=True)
+class ReadOptions:
+    """How to read the input: the CSV ``delimiter``, the text ``encoding`` and the Excel
+    ``sheet`` (each ``None``: detected, or the first sheet)."""
+
+    delimiter: str | None = None
+    encoding: str | None = None
+    sheet: str | int | None = None
+
+
 def _open_source(
     source: str | os.PathLike[str],
     fmt: str | None,
     target: Path | None,
+    out_explicit: str | None,
     text_column: str,
     chunk_size: int,
+    options: ReadOptions,
     stack: contextlib.ExitStack,
 ) -> tuple[Reader, str]:
     """The reader and the output format. Standard input is copied to a temporary file first
     where the formats need two passes (JSON Lines to a table: the columns) or seeking
-    (Parquet)."""
-    from stance.io.formats import output_format
-
-    reader = open_reader(source, fmt, text_column, batch_rows=chunk_size)
+    (Parquet, Excel: done by :func:`stance.io.open_reader`)."""
+    read: dict[str, Any] = {
+        "delimiter": options.delimiter,
+        "encoding": options.encoding,
+        "sheet": options.sheet,
+    }
+    reader = open_reader(source, fmt, text_column, batch_rows=chunk_size, **read)
     stack.callback(reader.close)
-    out_fmt = output_format(target, reader.format)
-    if str(source) == STDIN:
-        if reader.format == "parquet" or (reader.format == "jsonl" and out_fmt != "jsonl"):
-            with tempfile.NamedTemporaryFile(prefix="stance-stdin-", delete=False) as copy:
-                stack.callback(Path(copy.name).unlink, missing_ok=True)
-                shutil.copyfileobj(reader.handle, copy, 1 << 20)  # type: ignore[misc]
-            reader = open_reader(copy.name, reader.format, text_column, batch_rows=chunk_size)
-            stack.callback(reader.close)
-        reader.path = Path("<stdin>")
+    out_fmt = output_format(target, reader.format, out_explicit)
+    if str(source) == STDIN and reader.format == "jsonl" and out_fmt != "jsonl":
+        reader = open_reader(
+            source, "jsonl", text_column, batch_rows=chunk_size, seekable=True, **read
+        )
+        stack.callback(reader.close)
     return reader, out_fmt
 
 
@@ -242,33 +269,47 @@ def _restart(
     checkpoint: _Checkpoint | None,
     job: dict[str, Any],
     resume: bool,
+    overwrite: bool,
     say: Callable[[str], None],
     source: Path,
 ) -> tuple[Position, int, BatchResult]:
     """Where to start reading and writing, and the counts so far: from the checkpoint of an
-    interrupted run of the same job with ``resume``, else from the beginning."""
+    interrupted run of the same job with ``resume``, else from the beginning. A partial run
+    is never thrown away unasked: without ``resume`` or ``overwrite`` it is refused."""
     fresh = (Position(), 0, BatchResult(output=None if checkpoint is None else checkpoint.target))
     if checkpoint is None:
         return fresh
     state = checkpoint.load() if resume else None
     if state is not None and state.get("job") == job:
         result = BatchResult(
-            state["rows"], state["classified"], state["failed"], state["rows"], checkpoint.target
+            state["rows"],
+            state["classified"],
+            state["failed"],
+            state["rows"],
+            checkpoint.target,
+            state.get("withheld", 0),
         )
         say(f"resuming an interrupted run after {result.rows:,} rows")
         return Position(*state["read"]), state["written"], result
-    if state is not None:
+    if state is not None and not overwrite:
         changed = [k for k in job if state.get("job", {}).get(k) != job[k]]
         raise InputFileError(
             source,
             f"cannot resume into {checkpoint.target}: {', '.join(changed)} changed since the "
-            "interrupted run; run without --resume to start over",
+            "interrupted run; start over with overwrite (--overwrite)",
         )
     if checkpoint.exists():
+        if not (overwrite or resume):
+            raise OutputFileError(
+                checkpoint.target,
+                "an earlier run into this file was interrupted and left its partial output "
+                f"({checkpoint.part.name}); continue it with resume (--resume) or start over "
+                "with overwrite (--overwrite)",
+            )
         checkpoint.clear()
         say(
             "discarded the partial output of an earlier interrupted run"
-            + ("" if resume else " (pass --resume to continue such a run)")
+            + ("" if overwrite else " (it had not finished a chunk, so there was nothing to resume)")
         )
     elif resume:
         say("no interrupted run to resume; starting from the beginning")
@@ -336,6 +377,7 @@ def classify_file(
     *,
     text_column: str = "text",
     fmt: str | None = None,
+    output_format: str | None = None,
     model: Any = None,
     min_score: float | None = None,
     batch_size: int = 256,
@@ -343,27 +385,47 @@ def classify_file(
     n_jobs: int = 1,
     strict: bool = False,
     resume: bool = False,
+    overwrite: bool = False,
+    delimiter: str | None = None,
+    encoding: str | None = None,
+    sheet: str | int | None = None,
+    excel: bool = False,
+    replace_columns: bool = False,
     progress: bool = False,
     notice: Callable[[str], None] | None = None,
     stdout: IO[bytes] | None = None,
 ) -> BatchResult:
-    """Classify every row of a batch file, streaming, into ``output`` (or standard output).
+    """Classify every row of a file, streaming, into ``output`` (or standard output).
 
     Args:
-        source: A ``.csv``, ``.tsv``, ``.jsonl``, ``.txt`` or ``.parquet`` file, or ``"-"``
-            for standard input (then ``fmt`` is required).
-        output: The output file; its extension picks the format (else one that fits the
-            input). ``None`` writes to ``stdout`` (standard output by default).
-        text_column: The column or field holding the text (``.txt``: each line).
+        source: A ``.csv``, ``.tsv``/``.tab``, ``.jsonl``, ``.txt``, ``.parquet`` or
+            ``.xlsx`` file, or ``"-"`` for standard input (its format is told from its first
+            bytes unless ``fmt`` names it).
+        output: The output file; its extension (or ``output_format``) picks the format: CSV,
+            TSV, JSON Lines, Parquet or Excel. ``None`` writes to ``stdout`` in a format that
+            fits the input.
+        text_column: The column or field holding the text (``.txt``: the name given to each
+            line).
         fmt: The input format, if not given by the extension.
+        output_format: The output format, if not given by the extension.
         model: As in :func:`stance.classify`.
-        min_score: Leave the label empty where the score is below this.
+        min_score: Withhold the label where the score is below this (``stance_status``
+            ``withheld``).
         batch_size: Texts per model call.
         chunk_size: Rows read, classified, written and checkpointed together.
         n_jobs: Worker processes (``-1``: every core); the output is the same for any number.
         strict: Stop at the first row that cannot be read or classified (raise, write nothing).
         resume: Continue an interrupted run into the same ``output`` from its last finished
             chunk (a fresh start when there is nothing to continue).
+        overwrite: Throw away the partial output of an interrupted run and start over
+            (without it, or ``resume``, such a run is refused).
+        delimiter: CSV input: the delimiter (default: sniffed from the header).
+        encoding: Text input: its encoding (default: detected; UTF-8, else cp1252).
+        sheet: Excel input: the sheet name or number (default: the first).
+        excel: Write a CSV output as Danish Excel opens it (``;`` and a UTF-8 byte order mark;
+            also chosen when the input was such a CSV).
+        replace_columns: Replace the stance columns an earlier run left in the input (without
+            it, such an input is refused rather than silently overwritten).
         progress: Show a progress bar on stderr.
         notice: Called with a sentence for the person running the job (e.g. "resumed ...").
         stdout: Where output goes without ``output`` (bytes; ``sys.stdout.buffer`` by default).
@@ -371,27 +433,42 @@ def classify_file(
     Raises:
         InputFileError: the file cannot be read at all (missing, no header, no text column,
             a different file on resume), or with ``strict`` a row cannot be read or classified.
+        OutputFileError: ``output`` is a directory, cannot be written, has an unknown
+            extension, or holds an interrupted run (and neither ``resume`` nor ``overwrite``);
+            checked before a row is read.
         ModelError: the model cannot be loaded.
     """
     from stance.workers import predictor, resolve_jobs
 
     if batch_size < 1:
-        raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+        raise ConfigError(f"batch_size must be >= 1, got {batch_size}")
     if chunk_size < 1:
-        raise ValueError(f"chunk_size must be >= 1, got {chunk_size}")
+        raise ConfigError(f"chunk_size must be >= 1, got {chunk_size}")
     if min_score is not None and not 0.0 <= min_score <= 1.0:
-        raise ValueError(f"min_score must be between 0 and 1, got {min_score}")
+        raise ConfigError(f"min_score must be between 0 and 1, got {min_score}")
     resolve_jobs(n_jobs)
     say = notice or (lambda _: None)
     from_stdin = str(source) == STDIN
     if from_stdin and resume:
-        raise InputFileError("<stdin>", "cannot resume from standard input; pass --input FILE")
-    model_path, model_id = _model_identity(model)
+        raise InputFileError("<stdin>", "cannot resume from standard input; read from a file")
     target = None if output is None else Path(output)
+    if target is not None:  # before any work: a bad output fails fast and leaves nothing
+        output_format_of(target, output_format)
+        check_output(target)
+    elif output_format in ("parquet", "xlsx"):
+        raise OutputFileError(STDIN, f"{output_format} output cannot go to standard output")
+    model_path, model_id = _model_identity(model)
     out = stdout or sys.stdout.buffer
+    options = ReadOptions(delimiter, encoding, sheet)
     with contextlib.ExitStack() as stack:
-        reader, out_fmt = _open_source(source, fmt, target, text_column, chunk_size, stack)
+        reader, out_fmt = _open_source(
+            source, fmt, target, output_format, text_column, chunk_size, options, stack
+        )
+        for note in reader.notes:
+            say(note)
+        _check_stance_columns(reader, reader.columns or [], replace_columns)
         schema = _schema(reader, out_fmt)
+        csv_delimiter, bom = excel_csv(out_fmt, reader, excel)
         job = {
             "input": None if from_stdin else _fingerprint(Path(source)),
             "format": reader.format,
@@ -402,32 +479,39 @@ def classify_file(
             "batch_size": batch_size,
             "chunk_size": chunk_size,
             "strict": strict,
+            "read": [options.delimiter, reader.encoding, options.sheet],
+            "write": [csv_delimiter, bom],
         }
         checkpoint = None if target is None else _Checkpoint(target, out_fmt)
-        start, written, result = _restart(checkpoint, job, resume, say, reader.path)
+        start, written, result = _restart(checkpoint, job, resume, overwrite, say, reader.path)
+        result.input_format, result.output_format = reader.format, out_fmt
+        result.notes = list(reader.notes)
+        jobs = _prepared(reader, start, chunk_size, text_column, strict, replace_columns)
+        first = next(jobs, None)  # the input is known to be readable before anything is written
         if checkpoint is not None:
             sink: Path | IO[bytes] = checkpoint.part
         elif strict:  # write nothing unless every row is fine: hold the output back
             sink = stack.enter_context(tempfile.TemporaryFile())
         else:
             sink = out
-        writer = open_writer(out_fmt, schema, sink, written)
+        writer = open_writer(out_fmt, schema, sink, written, delimiter=csv_delimiter, bom=bom)
         bar = _Progress(progress, reader, start, result.rows)
         stack.callback(bar.close)
         try:
-            jobs = _prepared(reader, start, chunk_size, text_column, strict)
+            chunks = iter(()) if first is None else itertools.chain([first], jobs)
             with predictor(model_path, batch_size, n_jobs) as pool:
-                for chunk, (probabilities, failures) in pool.map(jobs):
-                    rows, problems = _assemble(
+                for chunk, (probabilities, failures) in pool.map(chunks):
+                    rows, problems, withheld = _assemble(
                         chunk, probabilities, failures, reader.unit, min_score
                     )
                     if strict and problems:
                         i = min(problems)
-                        _raise_row(reader, chunk.records[i].number, problems[i])
+                        raise_row(reader, chunk.records[i].number, problems[i])
                     writer.write(rows)
                     result.rows += len(rows)
                     result.failed += len(problems)
-                    result.classified += len(rows) - len(problems)
+                    result.withheld += withheld
+                    result.classified += len(rows) - len(problems) - withheld
                     committed = writer.commit()
                     if checkpoint is not None:
                         checkpoint.save(
@@ -439,6 +523,7 @@ def classify_file(
                                 "rows": result.rows,
                                 "classified": result.classified,
                                 "failed": result.failed,
+                                "withheld": result.withheld,
                             }
                         )
                     bar.update(chunk.position, result.rows)
@@ -459,14 +544,26 @@ def classify_file(
     return result
 
 
-def _raise_row(reader: Reader, number: int, problem: str) -> None:
-    if reader.unit == "line":
-        raise InputFileError(reader.path, problem, line=number)
-    raise InputFileError(reader.path, f"row {number}: {problem}")
+def output_format_of(target: Path, explicit: str | None) -> str:
+    """The output format named by ``explicit`` or ``target``'s extension (checked)."""
+    return output_format(target, "csv", explicit)
+
+
+def _check_stance_columns(reader: Reader, columns: Sequence[str], replace: bool) -> None:
+    """Refuse an input that already holds stance columns (an earlier run's output) unless
+    ``replace``: classifying it would silently overwrite them."""
+    found = [c for c in OUTPUT_COLUMNS if c in columns]
+    if found and not replace:
+        raise InputFileError(
+            reader.path,
+            f"already has the stance columns {found} (the output of an earlier run?); "
+            "classifying it again would overwrite them: drop them first, or replace them "
+            "(--replace-columns)",
+        )
 
 
 def _prepared(
-    reader: Reader, start: Position, size: int, text_column: str, strict: bool
+    reader: Reader, start: Position, size: int, text_column: str, strict: bool, replace: bool
 ) -> Iterator[tuple[_Chunk, list[str]]]:
     """Chunks with their usable texts; with ``strict``, stop at the first unreadable or
     unusable row before anything is classified."""
@@ -475,125 +572,12 @@ def _prepared(
         batch = list(islice(records, size))
         if not batch:
             return
+        if reader.columns is None and not replace:  # JSON Lines: fields differ by row
+            for record in batch:
+                if any(c in record.values for c in OUTPUT_COLUMNS):
+                    _check_stance_columns(reader, list(record.values), replace)
         chunk = _prepare(batch, reader.position, text_column)
         if strict and chunk.problems:
             i = min(chunk.problems)
-            _raise_row(reader, chunk.records[i].number, chunk.problems[i])
+            raise_row(reader, chunk.records[i].number, chunk.problems[i])
         yield chunk, chunk.texts
-
-
-# Whole tables in memory (small files) ------------------------------------------------------
-
-
-@dataclass
-class Table:
-    """Rows of a batch file, with the column order to write them back in."""
-
-    rows: list[dict[str, Any]]
-    columns: list[str]
-    format: str
-    text_column: str
-    line_numbers: list[int] = field(default_factory=list)
-
-
-def read_table(path: str | Path, text_column: str = "text", fmt: str | None = None) -> Table:
-    """Read a whole batch file into memory, refusing it at the first unreadable row.
-
-    Raises:
-        InputFileError: the file is missing, not UTF-8, malformed, or lacks the text column.
-    """
-    reader = open_reader(path, fmt, text_column)
-    try:
-        rows, numbers, columns = [], [], list(reader.columns or [])
-        for record in reader.records():
-            if record.problem is not None:
-                _raise_row(reader, record.number, record.problem)
-            rows.append(record.values)
-            numbers.append(record.number)
-            if reader.columns is None:
-                columns.extend(k for k in record.values if k not in columns)
-        return Table(rows, columns, reader.format, reader.text_column, numbers)
-    finally:
-        reader.close()
-
-
-def classify_table(
-    table: Table,
-    predict: Callable[[list[str]], list[Prediction]],
-    *,
-    batch_size: int = 256,
-    min_score: float | None = None,
-    progress: Callable[[int], None] | None = None,
-) -> tuple[int, int]:
-    """Add the stance columns to every row in place; return (classified, failed) counts."""
-    import numpy as np
-
-    records = [
-        Record(n, row)
-        for n, row in zip(table.line_numbers or range(1, len(table.rows) + 1), table.rows)
-    ]
-    chunk = _prepare(records, Position(), table.text_column)
-    probabilities = np.full((len(chunk.texts), len(LABELS)), np.nan)
-    failures: dict[int, str] = {}
-    for start in range(0, len(chunk.texts), batch_size):
-        batch = chunk.texts[start : start + batch_size]
-        for i, prediction in enumerate(_predict_isolated(predict, batch), start):
-            if isinstance(prediction, Exception):
-                failures[i] = f"classification failed: {type(prediction).__name__}: {prediction}"
-            else:
-                probabilities[i] = [prediction.probabilities[label] for label in LABELS]
-        if progress is not None:
-            progress(len(batch))
-    unit = "row" if table.format == "parquet" else "line"
-    _, problems = _assemble(chunk, probabilities, failures, unit, min_score)
-    return len(table.rows) - len(problems), len(problems)
-
-
-def _predict_isolated(
-    predict: Callable[[list[str]], list[Prediction]], texts: list[str]
-) -> Sequence[Prediction | Exception]:
-    try:
-        return predict(texts)
-    except StanceError:
-        raise
-    except Exception:
-        out: list[Prediction | Exception] = []
-        for text in texts:
-            try:
-                out.append(predict([text])[0])
-            except StanceError:
-                raise
-            except Exception as exc:
-                out.append(exc)
-        return out
-
-
-def write_table(table: Table, path: str | Path | None, fmt: str | None = None) -> str:
-    """Write ``table`` to ``path`` atomically (temporary file + rename), or return it as text
-    when ``path`` is None (text formats)."""
-    import io
-
-    from stance.io.formats import output_format
-
-    target = None if path is None else Path(path)
-    out_fmt = fmt or output_format(target, table.format)
-    columns = table.columns + [c for c in OUTPUT_COLUMNS if c not in table.columns]
-    schema = OutputSchema(
-        columns, OUTPUT_COLUMNS, {"line": "int64"} if table.format == "txt" else {}
-    )
-    if target is None:
-        buffer = io.BytesIO()
-        writer = open_writer(out_fmt, schema, buffer)
-        writer.write(table.rows)
-        writer.finish(None)
-        return buffer.getvalue().decode("utf-8")
-    checkpoint = _Checkpoint(target, out_fmt)
-    writer = open_writer(out_fmt, schema, checkpoint.part)
-    try:
-        writer.write(table.rows)
-        writer.finish(target)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            writer.discard()
-        raise
-    return "" if out_fmt == "parquet" else target.read_text(encoding="utf-8")

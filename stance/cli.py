@@ -23,15 +23,67 @@ def _add_model(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _add_reading(parser: argparse.ArgumentParser) -> None:
+    """The options that say how to read an input file (shared by every file command)."""
+    parser.add_argument(
+        "--delimiter",
+        default=None,
+        help="CSV delimiter, e.g. ';' (default: sniffed from the header: , ; tab or |)",
+    )
+    parser.add_argument(
+        "--encoding",
+        default=None,
+        help="text encoding, e.g. cp1252 (default: detected: UTF-8 with or without BOM, "
+        "UTF-16 with BOM, else cp1252)",
+    )
+    parser.add_argument(
+        "--sheet", default=None, help=".xlsx: sheet name or number from 1 (default: the first)"
+    )
+
+
+def _reading(args: argparse.Namespace) -> dict[str, object]:
+    return {"delimiter": args.delimiter, "encoding": args.encoding, "sheet": args.sheet}
+
+
 def _add_labelled_file(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--text-column", default="text", help="column or field with the text")
-    parser.add_argument("--label-column", default="label", help="column or field with the label")
+    parser.add_argument(
+        "--text-column", default="text", help="column or field with the text (default: text)"
+    )
+    parser.add_argument(
+        "--label-column", default="label", help="column or field with the label (default: label)"
+    )
     parser.add_argument(
         "--label-map",
         default=None,
         metavar='"imod=against,for=for,neutral=neutral"',
-        help="map your label values to against/for/neutral",
+        help='map your label values to against/for/neutral, e.g. "-1=against,0=neutral,1=for"',
     )
+    _add_reading(parser)
+
+
+INPUT_HELP = ".csv, .tsv/.tab, .jsonl, .txt (one text a line), .parquet or .xlsx"
+VALUE_OPTIONS = ("--label-map", "--text-column", "--label-column", "--delimiter", "--sheet")
+"""Options whose value may start with '-' (``--label-map "-1=against,..."``)."""
+
+
+def _join_values(argv: Sequence[str]) -> list[str]:
+    """``["--label-map", "-1=against"]`` as ``["--label-map=-1=against"]``, so that argparse
+    does not take a value starting with '-' for an option."""
+    out: list[str] = []
+    items = list(argv)
+    i = 0
+    while i < len(items):
+        if items[i] in VALUE_OPTIONS and i + 1 < len(items) and items[i + 1].startswith("-"):
+            out.append(f"{items[i]}={items[i + 1]}")
+            i += 2
+            continue
+        out.append(items[i])
+        i += 1
+    return out
+
+
+def _example(*lines: str) -> str:
+    return "examples:\n" + "\n".join(f"  {line}" for line in lines)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -45,28 +97,56 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
 
     classify = commands.add_parser(
-        "classify", help="classify texts given as arguments, or every row of a file"
+        "classify",
+        help="classify texts given as arguments, or every row of a file",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=_example(
+            'stance classify "Luk jobcentrene!"',
+            "stance classify --input comments.csv --output labelled.xlsx",
+            "stance classify --input export.csv --output labelled.csv --excel",
+            "cat comments.csv | stance classify --input - > labelled.csv",
+        ),
     )
     classify.add_argument("texts", nargs="*", help="texts to classify")
+    classify.add_argument("--input", help=f"a {INPUT_HELP} file; '-' reads standard input")
     classify.add_argument(
-        "--input",
-        help="a .csv, .tsv, .jsonl, .txt (one text a line) or .parquet file; '-' reads stdin",
+        "--format",
+        choices=["csv", "tsv", "jsonl", "txt", "parquet", "xlsx"],
+        help="input format (default: from the extension; stdin: from the first bytes)",
     )
     classify.add_argument(
-        "--format", choices=["csv", "tsv", "jsonl", "txt", "parquet"], help="input format"
-    )
-    classify.add_argument("--text-column", default="text", help="column or field with the text")
-    classify.add_argument(
-        "--output", type=Path, help="output .csv, .tsv, .jsonl or .parquet (default: stdout)"
+        "--text-column", default="text", help="column or field with the text (default: text)"
     )
     classify.add_argument(
-        "--json", action="store_true", help="print JSON (texts given as arguments)"
+        "--output",
+        type=Path,
+        help="output .csv, .tsv, .jsonl, .parquet or .xlsx (default: stdout; a missing folder "
+        "is made)",
+    )
+    classify.add_argument(
+        "--output-format",
+        choices=["csv", "tsv", "jsonl", "parquet", "xlsx"],
+        help="output format (default: from the --output extension, else one fitting the input)",
+    )
+    classify.add_argument(
+        "--excel",
+        action="store_true",
+        help="write CSV as Danish Excel opens it: ';' and a UTF-8 BOM (default: so when the "
+        "input was such a CSV)",
+    )
+    _add_reading(classify)
+    classify.add_argument(
+        "--json",
+        action="store_true",
+        help="print JSON: the predictions (texts as arguments) or the job summary (--input with "
+        "--output)",
     )
     classify.add_argument(
         "--min-score",
         type=float,
         default=None,
-        help="leave the label empty where the score is below this (0-1)",
+        help="withhold the label where the score is below this (0-1; status 'withheld'; "
+        "default: none)",
     )
     classify.add_argument("--batch-size", type=int, default=256, help="texts per model call")
     classify.add_argument(
@@ -83,6 +163,16 @@ def build_parser() -> argparse.ArgumentParser:
         help="continue an interrupted run into the same --output from its last finished chunk",
     )
     classify.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="throw away the partial output of an interrupted run into --output and start over",
+    )
+    classify.add_argument(
+        "--replace-columns",
+        action="store_true",
+        help="replace the stance columns an earlier run left in the input (default: refuse)",
+    )
+    classify.add_argument(
         "--chunk-size",
         type=int,
         default=10_000,
@@ -95,10 +185,13 @@ def build_parser() -> argparse.ArgumentParser:
         "evaluate",
         help="evaluate a model on your labelled file (--input), or on the project's test split "
         "and by LODO CV",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=_example(
+            'stance evaluate --input gold.csv --label-map "imod=against,for=for,neutral=neutral"',
+            "stance evaluate --input gold.xlsx --output reports/mine",
+        ),
     )
-    evaluate.add_argument(
-        "--input", type=Path, help="your labelled .csv, .tsv, .jsonl or .parquet file"
-    )
+    evaluate.add_argument("--input", type=Path, help=f"your labelled {INPUT_HELP} file")
     _add_labelled_file(evaluate)
     evaluate.add_argument(
         "--references",
@@ -113,9 +206,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--output",
         type=Path,
         default=None,
-        help="report directory (default: reports; with --input, no files unless given)",
+        help="report directory (default: none; the report is printed)",
     )
-    evaluate.add_argument("--seed", type=int, default=0)
+    evaluate.add_argument("--seed", type=int, default=0, help="seed (default: 0)")
     evaluate.add_argument("--quiet", action="store_true", help="no progress bar")
     _add_model(evaluate)
 
@@ -123,13 +216,19 @@ def build_parser() -> argparse.ArgumentParser:
         "train",
         help="train a model on your labelled file (with the shipped training data by default) "
         "and report whether adapting helped",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=_example(
+            "stance train --input gold.csv --output models/mine",
+            'stance train --input gold.xlsx --output models/mine --label-map "-1=against,0=neutral,'
+            '1=for"',
+        ),
     )
-    train.add_argument(
-        "--input", type=Path, required=True, help="labelled .csv, .tsv, .jsonl or .parquet"
-    )
+    train.add_argument("--input", type=Path, required=True, help=f"labelled {INPUT_HELP} file")
     train.add_argument("--output", type=Path, required=True, help="model directory to write")
     _add_labelled_file(train)
-    train.add_argument("--backend", choices=["baseline", "bert"], default="baseline")
+    train.add_argument(
+        "--backend", choices=["baseline", "bert"], default="baseline", help="default: baseline"
+    )
     data = train.add_mutually_exclusive_group()
     data.add_argument(
         "--with-shipped-data",
@@ -144,14 +243,16 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_false",
         help="train on your texts alone",
     )
-    train.add_argument("--seed", type=int, default=0)
+    train.add_argument("--seed", type=int, default=0, help="seed (default: 0)")
     train.add_argument(
         "--user-weight",
         type=float,
         default=None,
         help="weight of each of your texts in the loss (default: chosen by CV on your texts)",
     )
-    train.add_argument("--folds", type=int, default=5, help="folds of the CV on your texts")
+    train.add_argument(
+        "--folds", type=int, default=5, help="folds of the CV on your texts (default: 5)"
+    )
     train.add_argument(
         "--base-model", default=None, help="bert: encoder to fine-tune (default: shipped base)"
     )
@@ -167,26 +268,39 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--quiet", action="store_true", help="no progress")
 
     suggest = commands.add_parser(
-        "suggest", help="pick the texts of an unlabelled file whose labels would teach most"
+        "suggest",
+        help="pick the texts of an unlabelled file whose labels would teach most",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=_example("stance suggest --input comments.csv --output to-label.xlsx --n 50"),
+    )
+    suggest.add_argument("--input", type=Path, required=True, help=f"a {INPUT_HELP} file")
+    suggest.add_argument(
+        "--output",
+        type=Path,
+        required=True,
+        help="file of rows to label: .csv, .tsv, .jsonl, .parquet or .xlsx",
+    )
+    suggest.add_argument("--n", type=int, default=100, help="how many texts to pick (default: 100)")
+    suggest.add_argument(
+        "--text-column", default="text", help="column or field with the text (default: text)"
     )
     suggest.add_argument(
-        "--input", type=Path, required=True, help=".csv, .tsv, .jsonl, .parquet or .txt"
-    )
-    suggest.add_argument(
-        "--output", type=Path, required=True, help="file of rows to label (.csv, .jsonl, ...)"
-    )
-    suggest.add_argument("--n", type=int, default=100, help="how many texts to pick")
-    suggest.add_argument("--text-column", default="text", help="column or field with the text")
-    suggest.add_argument(
-        "--label-column", default="label", help="name of the empty column added for coding"
+        "--label-column",
+        default="label",
+        help="name of the empty column added for coding (default: label)",
     )
     suggest.add_argument(
         "--max-similarity",
         type=float,
         default=0.6,
-        help="skip texts this similar (character n-gram cosine) to one already picked",
+        help="skip texts this similar (character n-gram cosine) to one already picked "
+        "(default: 0.6)",
     )
-    suggest.add_argument("--seed", type=int, default=0)
+    suggest.add_argument(
+        "--excel", action="store_true", help="write a CSV as Danish Excel opens it (';', BOM)"
+    )
+    _add_reading(suggest)
+    suggest.add_argument("--seed", type=int, default=0, help="seed (default: 0)")
     suggest.add_argument("--quiet", action="store_true", help="no progress bar or summary")
     _add_model(suggest)
 
@@ -232,8 +346,17 @@ def _classify_texts(args: argparse.Namespace) -> int:
         return 0
     for text, p in zip(args.texts, predictions):
         label = p.label if args.min_score is None or p.score >= args.min_score else "-"  # type: ignore[union-attr]
-        print(f"{label}\t{p.score:.3f}\t{text}")  # type: ignore[union-attr]
+        print(f"{label}\t{p.score:.3f}\t{_one_line(text)}")  # type: ignore[union-attr]
     return 0
+
+
+def _one_line(text: str) -> str:
+    """A text on one line of tab-separated output: backslash, tab and line breaks escaped.
+
+    >>> _one_line("to\\tlinjer\\nher")
+    'to\\\\tlinjer\\\\nher'
+    """
+    return text.replace("\\", "\\\\").replace("\t", "\\t").replace("\r", "\\r").replace("\n", "\\n")
 
 
 def _classify_file(args: argparse.Namespace) -> int:
@@ -257,8 +380,13 @@ def _classify_file(args: argparse.Namespace) -> int:
             n_jobs=args.jobs,
             strict=args.strict,
             resume=args.resume,
+            overwrite=args.overwrite,
+            output_format=args.output_format,
+            excel=args.excel,
+            replace_columns=args.replace_columns,
             progress=not args.quiet,
             notice=notice,
+            **_reading(args),  # type: ignore[arg-type]
         )
     except KeyboardInterrupt:
         if args.output is None:
@@ -270,10 +398,18 @@ def _classify_file(args: argparse.Namespace) -> int:
                 file=sys.stderr,
             )
         return 130
+    if args.json:
+        print(json.dumps(result.to_dict(), ensure_ascii=False, indent=1))
     if not args.quiet:
         where = f" to {args.output}" if args.output else ""
+        withheld = (
+            f"{result.withheld} withheld below --min-score {args.min_score} "
+            "(stance_status 'withheld'); "
+            if args.min_score is not None
+            else ""
+        )
         print(
-            f"stance: classified {result.classified} of {result.rows} rows{where}; "
+            f"stance: classified {result.classified} of {result.rows} rows{where}; {withheld}"
             f"{result.failed} could not be classified"
             + (" (see the 'error' column)" if result.failed else ""),
             file=sys.stderr,
@@ -291,7 +427,17 @@ def _evaluate(args: argparse.Namespace) -> int:
         + (f" --model {args.model}" if args.model else "")
         + (" --no-cv" if args.no_cv else "")
     )
-    for path in write_report(report, args.output or Path("reports"), command):
+    if args.output is None:  # no folder written into the working directory unasked
+        import tempfile
+
+        with tempfile.TemporaryDirectory() as folder:
+            paths = write_report(report, Path(folder), command)
+            markdown = next((p for p in paths if Path(p).suffix == ".md"), None)
+            if markdown is not None:
+                print(Path(markdown).read_text(encoding="utf-8"))
+        print("stance: pass --output DIR to keep the report files", file=sys.stderr)
+        return 0
+    for path in write_report(report, args.output, command):
         print(f"wrote {path}")
     return 0
 
@@ -303,14 +449,15 @@ def _command_line(argv: Sequence[str] | None) -> str:
 
 
 def _evaluate_file(args: argparse.Namespace, argv: Sequence[str] | None) -> int:
-    from stance.own_data.labelled import read_labelled
     from stance.own_data.evaluate import evaluate_labelled, render_file_report, write_file_report
+    from stance.own_data.labelled import read_labelled
 
     data = read_labelled(
         args.input,
         text_column=args.text_column,
         label_column=args.label_column,
         label_map=args.label_map,
+        **_reading(args),  # type: ignore[arg-type]
     )
     if data.skipped:
         print(f"stance: {data.skipped_sentence()}", file=sys.stderr)
@@ -352,14 +499,15 @@ def _hyperparameters(settings: Sequence[str]) -> dict[str, object] | None:
 
 
 def _train(args: argparse.Namespace, argv: Sequence[str] | None) -> int:
-    from stance.own_data.labelled import read_labelled
     from stance.own_data.adapt import VARIANTS, train
+    from stance.own_data.labelled import read_labelled
 
     data = read_labelled(
         args.input,
         text_column=args.text_column,
         label_column=args.label_column,
         label_map=args.label_map,
+        **_reading(args),  # type: ignore[arg-type]
     )
     if data.skipped:
         print(f"stance: {data.skipped_sentence()}", file=sys.stderr)
@@ -396,10 +544,11 @@ def _train(args: argparse.Namespace, argv: Sequence[str] | None) -> int:
 
 
 def _suggest(args: argparse.Namespace) -> int:
+    from stance.errors import ConfigError
     from stance.own_data.suggest import suggest_file
 
     if args.n < 1:
-        raise ValueError(f"--n must be >= 1, got {args.n}")
+        raise ConfigError(f"--n must be >= 1, got {args.n}")
     summary = suggest_file(
         args.input,
         args.n,
@@ -410,6 +559,8 @@ def _suggest(args: argparse.Namespace) -> int:
         max_similarity=args.max_similarity,
         seed=args.seed,
         progress=not args.quiet,
+        excel=args.excel,
+        **_reading(args),  # type: ignore[arg-type]
     )
     if not args.quiet:
         extra = [
@@ -469,7 +620,23 @@ def _convert(args: argparse.Namespace) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit code."""
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parser.parse_args(_join_values(sys.argv[1:] if argv is None else argv))
+    try:
+        return _run(parser, args, argv)
+    except BrokenPipeError:  # the reader went away (``stance ... | head``): stop quietly
+        import os
+
+        import contextlib
+
+        with contextlib.suppress(OSError, ValueError, AttributeError):
+            # so that Python's own flush at exit does not fail again
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
+
+
+def _run(
+    parser: argparse.ArgumentParser, args: argparse.Namespace, argv: Sequence[str] | None
+) -> int:
     try:
         if args.command == "classify":
             if args.min_score is not None and not 0.0 <= args.min_score <= 1.0:
@@ -482,6 +649,15 @@ def main(argv: Sequence[str] | None = None) -> int:
                 parser.error("--strict and --resume apply to --input FILE")
             if args.resume and args.output is None:
                 parser.error("--resume needs --output FILE (the file the interrupted run wrote)")
+            if args.resume and args.overwrite:
+                parser.error("--resume continues an interrupted run, --overwrite discards it: "
+                             "give one")  # fmt: skip
+            if args.input is not None and args.json and args.output is None:
+                parser.error(
+                    "--json with --input prints the job summary and needs --output FILE (the "
+                    "rows go to standard output otherwise); for rows as JSON use "
+                    "--output-format jsonl"
+                )
             if args.jobs == 0 or args.jobs < -1:
                 parser.error(f"--jobs must be a positive number or -1 (all cores), got {args.jobs}")
             if args.chunk_size < 1 or args.batch_size < 1:

@@ -89,3 +89,16 @@ class ConfigError(StanceError, ValueError):
 
 class MissingDependencyError(StanceError, ImportError):
     """An optional dependency is not installed; the message gives the install command."""
+
+
+class OutputFileError(StanceError, OSError):
+    """An output file cannot be written where or how it was asked (a directory, no permission,
+    an unknown extension, a partial run from an earlier job in the way)."""
+
+    def __init__(self, path: str | Path, problem: str) -> None:
+        self.path = Path(path)
+        self.problem = problem
+        super().__init__(f"{self.path}: {problem}")
+
+    def __reduce__(self) -> tuple:
+        return (type(self), (self.path, self.problem))

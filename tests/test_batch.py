@@ -21,7 +21,9 @@ from stance.cli import main
 from stance.io.formats import OutputSchema, Position, open_reader, open_writer
 
 REPO = Path(__file__).resolve().parents[1]
-STANCE = ("stance_label", "stance_score", "p_against", "p_for", "p_neutral", "error")
+STANCE = (  # issue 22 added stance_status
+    "stance_label", "stance_score", "p_against", "p_for", "p_neutral", "stance_status", "error"
+)
 
 
 def _texts(n: int) -> list[str]:
@@ -87,7 +89,9 @@ def test_every_bad_csv_row_is_kept_with_an_error(tmp_path, capsys):
         b'9,"uafsluttet citat\n'  # unterminated quote at the end of the file
     )
     out = tmp_path / "out.csv"
-    assert main(["classify", "--input", str(source), "--output", str(out)]) == 1
+    # all ASCII but one byte: detection would read it as cp1252; UTF-8 named keeps it an error
+    assert main(["classify", "--input", str(source), "--output", str(out),
+                 "--encoding", "utf-8"]) == 1  # fmt: skip
     assert "classified 3 of 9 rows" in capsys.readouterr().err
     rows = _csv_rows(out)
     assert len(rows) == 9
@@ -149,7 +153,8 @@ def test_txt_tsv_and_blank_lines(tmp_path):
     source = tmp_path / "in.txt"
     source.write_bytes(b"Luk jobcentrene\r\n\nTak til jobcentret\nbad \xff\n")
     out = tmp_path / "out.tsv"
-    assert _run("--input", str(source), "--output", str(out)) == 1
+    # named UTF-8: detection alone would read this all-ASCII-but-one-byte file as cp1252
+    assert _run("--input", str(source), "--output", str(out), "--encoding", "utf-8") == 1
     rows = _csv_rows(out, "\t")
     assert [r["line"] for r in rows] == ["1", "2", "3", "4"]
     assert rows[0]["text"] == "Luk jobcentrene" and rows[0]["stance_label"]
@@ -406,7 +411,11 @@ def test_resume_refuses_a_changed_input(tmp_path, monkeypatch, big_csv, capsys):
     assert _run("--input", str(source), "--output", str(out), "--chunk-size", "500",
                 "--resume") == 2  # fmt: skip
     assert "input changed since the interrupted run" in capsys.readouterr().err
-    assert _run("--input", str(source), "--output", str(out), "--chunk-size", "500") == 1
+    # issue 22: the partial run is not thrown away unasked; --overwrite starts over
+    assert _run("--input", str(source), "--output", str(out), "--chunk-size", "500") == 2
+    assert "--overwrite" in capsys.readouterr().err
+    assert _run("--input", str(source), "--output", str(out), "--chunk-size", "500",
+                "--overwrite") == 1  # fmt: skip
     assert len(_csv_rows(out)) == 2001
 
 

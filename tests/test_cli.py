@@ -122,13 +122,16 @@ def test_min_score_leaves_uncertain_labels_empty(tmp_path):
         == 0
     )
     (row,) = _csv_rows(out)
-    assert row["stance_label"] == "" and "below --min-score" in row["error"] and row["p_against"]
+    # issue 22: a withheld row has its own status and no error (it was classified)
+    assert row["stance_label"] == "" and row["stance_status"] == "withheld" and row["p_against"]
+    assert row["error"] == ""
 
 
 @pytest.mark.parametrize(
     ("name", "content", "match"),
     [
-        ("bad.csv", b'text\n"Jobcentret\xe6r godt"\n', "line 2.*UTF-8"),
+        # UTF-8 before the bad byte: a damaged UTF-8 file (all ASCII before it would be cp1252)
+        ("bad.csv", b'text\n"Godt for \xc3\xa6ldre"\n"Jobcentret\xe6r godt"\n', "line 3.*UTF-8"),
         ("bad.jsonl", b'{"text": "ok"}\n{"text": \n', "line 2.*invalid JSON"),
         ("bad.csv", b'id,text\n1,"uafsluttet citat\n', "line 2.*malformed CSV"),
         ("bad.csv", b"id,text\n1,hej,ekstra\n", "line 2.*3 fields"),

@@ -124,7 +124,7 @@ def test_missing_columns_name_the_columns(tmp_path):
 def test_unknown_format_and_missing_file(tmp_path):
     with pytest.raises(InputFileError, match="file not found"):
         read_user_table(tmp_path / "nope.csv")
-    odd = tmp_path / "gold.xlsx"
+    odd = tmp_path / "gold.xls"  # .xlsx is read since issue 22; the old .xls format is not
     odd.write_bytes(b"PK")
     with pytest.raises(InputFileError, match="cannot tell the format"):
         read_user_table(odd)

@@ -1,11 +1,13 @@
-"""Batch file formats, streamed: read rows from and write rows to CSV, TSV, JSON Lines, plain
-text (one text a line) and Parquet, a record at a time, with resumable positions.
+"""Readers and writers, one per format, streamed a record at a time with resumable positions:
+CSV (any of ``,`` ``;`` tab ``|``, sniffed), TSV (``.tsv``, ``.tab``), JSON Lines, plain text
+(one text a line), Parquet and Excel ``.xlsx`` (:mod:`stance.io.excel`).
 
 Readers never stop at a bad row: a row that cannot be read (malformed JSON or CSV, a wrong
-number of fields, invalid UTF-8) comes back as a :class:`Record` with a ``problem`` and the
-reader goes on with the next row. Only a file that cannot be read at all (missing, no header,
-no text column) raises :class:`stance.errors.InputFileError`. Parquet needs ``pyarrow``
-(``pip install "stance[parquet]"``), imported only when a Parquet file is used.
+number of fields, bytes that are not in the file's encoding) comes back as a :class:`Record`
+with a ``problem`` and the reader goes on with the next row. Only an input that cannot be read
+at all (missing, a directory, no header, no text column) raises
+:class:`stance.errors.InputFileError`. Parquet needs ``pyarrow`` (``stance[parquet]``), Excel
+``openpyxl`` (``stance[excel]``), imported only when such a file is used.
 """
 
 from __future__ import annotations
@@ -22,11 +24,26 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-from stance.errors import InputFileError, MissingDependencyError
+from stance.errors import InputFileError, OutputFileError
+from stance.extras import require
+from stance.io.rows import Position, Record
+from stance.io.sources import (
+    BOM,
+    STDIN,
+    ascii_compatible,
+    check_encoding,
+    detect_encoding,
+    sniff_delimiter,
+    sniff_format,
+    spool,
+    stdin,
+    transcode,
+)
 
-FORMATS = ("csv", "tsv", "jsonl", "txt", "parquet")
+FORMATS = ("csv", "tsv", "jsonl", "txt", "parquet", "xlsx")
+OUTPUT_FORMATS = ("csv", "tsv", "jsonl", "parquet", "xlsx")
 TEXT_FORMATS = ("csv", "tsv", "jsonl", "txt")
-STDIN = "-"
+SEEKING_FORMATS = ("parquet", "xlsx")
 SUFFIXES = {
     "csv": "csv",
     "tsv": "tsv",
@@ -39,60 +56,25 @@ SUFFIXES = {
     "": "txt",
     "parquet": "parquet",
     "pq": "parquet",
+    "xlsx": "xlsx",
 }
-OUTPUT_SUFFIXES = {
-    "csv": "csv",
-    "tsv": "tsv",
-    "tab": "tsv",
-    "jsonl": "jsonl",
-    "ndjson": "jsonl",
-    "json": "jsonl",
-    "parquet": "parquet",
-    "pq": "parquet",
-}
-BOM = b"\xef\xbb\xbf"
-
-
-@dataclass
-class Record:
-    """One row of an input file.
-
-    Attributes:
-        number: Its line number (text formats; the first line of a multi-line CSV record) or
-            row number (Parquet), from 1.
-        values: Its fields; empty when the row could not be read at all.
-        problem: Why the row could not be read, or ``None``.
-    """
-
-    number: int
-    values: dict[str, Any]
-    problem: str | None = None
-
-
-@dataclass(frozen=True)
-class Position:
-    """Where a reader stands: ``offset`` bytes (text formats) or rows (Parquet) consumed, and
-    the number of the last line or row read. Reading can restart from here."""
-
-    offset: int = 0
-    number: int = 0
+OUTPUT_SUFFIXES = {k: v for k, v in SUFFIXES.items() if v in OUTPUT_FORMATS}
+EXCEL_DELIMITER = ";"
 
 
 def require_pyarrow() -> Any:
     """Import ``pyarrow.parquet`` or say how to install it."""
-    try:
-        import pyarrow.parquet as pq
-    except ImportError as exc:
-        raise MissingDependencyError(
-            'Parquet files need pyarrow; install it with: pip install "stance[parquet]"'
-        ) from exc
+    require(["pyarrow"], "parquet", "Parquet files")
+    import pyarrow.parquet as pq
+
     return pq
 
 
-def detect_format(path: str | Path, explicit: str | None = None) -> str:
-    """The input format from ``explicit`` or the file extension.
+def detect_format(path: str | os.PathLike[str], explicit: str | None = None) -> str:
+    """The format of an input file from ``explicit`` or its extension (``.tab`` is TSV,
+    ``.ndjson`` JSON Lines, ``.pq`` Parquet, no extension plain text).
 
-    >>> detect_format("comments.tsv"), detect_format("posts.ndjson"), detect_format("x", "csv")
+    >>> detect_format("comments.tab"), detect_format("posts.ndjson"), detect_format("x", "csv")
     ('tsv', 'jsonl', 'csv')
     """
     path = Path(path)
@@ -101,30 +83,48 @@ def detect_format(path: str | Path, explicit: str | None = None) -> str:
             raise InputFileError(path, f"unknown format {explicit!r}; use one of {FORMATS}")
         return explicit
     if str(path) == STDIN:
-        raise InputFileError(
-            path, "standard input has no file extension; pass --format {csv,tsv,jsonl,txt,parquet}"
-        )
+        return "auto"
     suffix = path.suffix.lower().lstrip(".")
     if suffix not in SUFFIXES:
         raise InputFileError(
             path,
-            f"cannot tell the format from {path.suffix!r}; "
-            "pass --format {csv,tsv,jsonl,txt,parquet}",
+            f"cannot tell the format from {path.suffix!r}; give a file ending in .csv, .tsv, "
+            ".tab, .jsonl, .txt, .parquet or .xlsx, or name the format",
         )
     return SUFFIXES[suffix]
 
 
-def output_format(path: str | Path | None, input_format: str) -> str:
-    """The output format: from the output file's extension, else one that fits the input
-    (CSV for CSV and text, TSV for TSV, JSON Lines for JSON Lines; Parquet for Parquet, or
-    JSON Lines on standard output)."""
+def output_format(
+    path: str | os.PathLike[str] | None, input_format: str, explicit: str | None = None
+) -> str:
+    """The output format: ``explicit``, else from the output file's extension, else (standard
+    output) one that fits the input: CSV for CSV, text and Excel, TSV for TSV, JSON Lines for
+    JSON Lines and Parquet.
+
+    Raises:
+        OutputFileError: the extension is not one stance writes (and no ``explicit``).
+
+    >>> output_format("out.xlsx", "csv"), output_format(None, "txt"), output_format("o", "x", "tsv")
+    ('xlsx', 'csv', 'tsv')
+    """
+    if explicit:
+        if explicit not in OUTPUT_FORMATS:
+            raise OutputFileError(
+                path or STDIN, f"cannot write format {explicit!r}; use one of {OUTPUT_FORMATS}"
+            )
+        return explicit
     if path is not None:
         suffix = Path(path).suffix.lower().lstrip(".")
-        if suffix in OUTPUT_SUFFIXES:
-            return OUTPUT_SUFFIXES[suffix]
-    if input_format == "txt":
+        if suffix not in OUTPUT_SUFFIXES:
+            raise OutputFileError(
+                path,
+                f"cannot tell the output format from {Path(path).suffix or 'no extension'!r}; "
+                "name the file .csv, .tsv, .tab, .jsonl, .parquet or .xlsx, or name the format",
+            )
+        return OUTPUT_SUFFIXES[suffix]
+    if input_format in ("txt", "xlsx"):
         return "csv"
-    if input_format == "parquet" and path is None:
+    if input_format == "parquet":
         return "jsonl"
     return input_format
 
@@ -138,12 +138,31 @@ class Reader:
     format: str = ""
     unit = "line"
 
-    def __init__(self, path: Path, handle: IO[bytes] | None, text_column: str) -> None:
+    def __init__(
+        self, path: Path, handle: IO[bytes] | None, text_column: str | None, encoding: str = "utf-8"
+    ) -> None:
         self.path = path
         self.handle = handle
         self.text_column = text_column
+        self.encoding = encoding
         self.columns: list[str] | None = None
         self.position = Position()
+        self.notes: list[str] = []  # sentences for the person running the job
+        self.temporary: list[Path] = []  # spooled or converted copies, deleted on close
+
+    def _check_column(self, columns: list[str], line: int | None = None) -> None:
+        column = self.text_column
+        if column is None or column in columns:
+            return
+        hint = ""
+        if self.format == "csv" and len(columns) == 1:
+            hint = "; only one column was found: name the delimiter with --delimiter"
+        raise InputFileError(
+            self.path,
+            f"no column {column!r}; columns are {columns}. Pass --text-column NAME{hint}",
+            line=line,
+            column=column,
+        )
 
     @property
     def total(self) -> int | None:
@@ -164,6 +183,12 @@ class Reader:
             self.handle.seek(start.offset)  # type: ignore[union-attr]
             self.position = start
 
+    def decode(self, raw: bytes, where: str = "") -> tuple[str, str | None]:
+        """Decode one line; a line with bytes that are not in the encoding is decoded with
+        U+FFFD for them and comes back with a problem naming the first (``where`` says which
+        line, if that is not the row's own first line)."""
+        return _decode(raw, self.encoding, where)
+
     def _lines(self, start: Position | None) -> Iterator[tuple[int, bytes]]:
         """The raw lines from ``start`` with their 1-based numbers (BOM stripped); the
         position is advanced past each line before it is yielded."""
@@ -178,24 +203,24 @@ class Reader:
             yield number, raw
 
     def close(self) -> None:
-        if self.handle is not None and self.handle is not _stdin():
+        if self.handle is not None:
             self.handle.close()
+        for path in self.temporary:
+            path.unlink(missing_ok=True)
 
 
-def _stdin() -> IO[bytes]:
-    return sys.stdin.buffer
-
-
-def _decode(raw: bytes, where: str = "") -> tuple[str, str | None]:
-    """Decode one line; a line that is not UTF-8 is decoded with U+FFFD for the bad bytes and
-    comes back with a problem naming the first bad byte (``where`` says which line, if
-    that is not the row's own first line)."""
+def _decode(raw: bytes, encoding: str = "utf-8", where: str = "") -> tuple[str, str | None]:
     try:
-        return raw.decode("utf-8"), None
+        return raw.decode(encoding), None
     except UnicodeDecodeError as exc:
-        return raw.decode("utf-8", "replace"), (
-            f"not valid UTF-8 (byte {raw[exc.start]:#04x} at {where}column {exc.start + 1}); "
-            "re-save the file as UTF-8"
+        name = "UTF-8" if encoding in ("utf-8", "utf_8") else encoding
+        return raw.decode(encoding, "replace"), (
+            f"not valid {name} (byte {raw[exc.start]:#04x} at {where}column {exc.start + 1}); "
+            + (
+                "re-save the file as UTF-8, or name its encoding (e.g. cp1252)"
+                if name == "UTF-8"
+                else "name the file's encoding"
+            )
         )
 
 
@@ -204,14 +229,22 @@ class TextReader(Reader):
 
     format = "txt"
 
-    def __init__(self, path: Path, handle: IO[bytes], text_column: str) -> None:
-        super().__init__(path, handle, "text")
-        self.columns = ["line", "text"]
+    def __init__(
+        self, path: Path, handle: IO[bytes], text_column: str | None, encoding: str = "utf-8"
+    ) -> None:
+        column = text_column or "text"
+        super().__init__(path, handle, column, encoding)
+        self.columns = ["line", column] if column != "line" else ["line_number", "line"]
 
     def records(self, start: Position | None = None) -> Iterator[Record]:
+        number_column, text_column = self.columns  # type: ignore[misc]
         for number, raw in self._lines(start):
-            text, problem = _decode(raw.rstrip(b"\n").rstrip(b"\r"))
-            yield Record(number, {"line": number, "text": text}, problem)
+            text, problem = self.decode(raw.rstrip(b"\n").rstrip(b"\r"))
+            yield Record(number, {number_column: number, text_column: text}, problem)
+
+
+RAW_LINE = "raw_line"
+"""The field that keeps a JSON Lines line that is not a JSON object, as it was."""
 
 
 class JsonLinesReader(Reader):
@@ -223,17 +256,18 @@ class JsonLinesReader(Reader):
         for number, raw in self._lines(start):
             if not raw.strip():
                 continue
-            line, problem = _decode(raw)
+            line, problem = self.decode(raw)
+            kept = {RAW_LINE: line.rstrip("\r\n")}  # a line that is no object is kept as it was
             try:
                 row = json.loads(line)
             except json.JSONDecodeError as exc:
-                yield Record(number, {}, f"invalid JSON: {exc.msg} (column {exc.colno})")
+                yield Record(number, kept, f"invalid JSON: {exc.msg} (column {exc.colno})")
                 continue
             except RecursionError:
-                yield Record(number, {}, "invalid JSON: nested too deeply")
+                yield Record(number, kept, "invalid JSON: nested too deeply")
                 continue
             if not isinstance(row, dict):
-                yield Record(number, {}, f"expected a JSON object, got {type(row).__name__}")
+                yield Record(number, kept, f"expected a JSON object, got {type(row).__name__}")
                 continue
             yield Record(number, row, problem)
 
@@ -247,6 +281,19 @@ class JsonLinesReader(Reader):
         self.handle.seek(0)  # type: ignore[union-attr]
         self.position = Position()
         return list(columns), columns
+
+    def peek_columns(self, limit: int = 1000) -> list[str]:
+        """The field names of the first ``limit`` objects (standard input: nothing read)."""
+        if not self.handle.seekable():  # type: ignore[union-attr]
+            return []
+        names: dict[str, None] = {}
+        for i, record in enumerate(self.records()):
+            if i >= limit:
+                break
+            names.update(dict.fromkeys(record.values))
+        self.handle.seek(0)  # type: ignore[union-attr]
+        self.position = Position()
+        return list(names)
 
 
 def _kind(value: Any) -> str:
@@ -267,8 +314,9 @@ class _LineFeed:
     """Lines for :mod:`csv` from a binary file, counting bytes and lines, and noting the first
     line of the current record that is not UTF-8."""
 
-    def __init__(self, handle: IO[bytes], position: Position) -> None:
+    def __init__(self, handle: IO[bytes], position: Position, encoding: str = "utf-8") -> None:
         self.handle = handle
+        self.encoding = encoding
         self.offset = position.offset
         self.number = position.number
         self.problem: str | None = None
@@ -286,11 +334,16 @@ class _LineFeed:
         if self.number == 1 and raw.startswith(BOM):
             raw = raw[len(BOM) :]
         if self.problem is not None:
-            return raw.decode("utf-8", "replace")
+            return raw.decode(self.encoding, "replace")
         text, self.problem = _decode(
-            raw, "" if self.number == self.first else f"line {self.number}, "
+            raw, self.encoding, "" if self.number == self.first else f"line {self.number}, "
         )
         return text
+
+
+def _chain_first(first: str, feed: _LineFeed) -> Iterator[str]:
+    yield first
+    yield from feed
 
 
 class _FieldLimit:
@@ -310,42 +363,62 @@ class _FieldLimit:
         csv.field_size_limit(self.old)
 
 
+DELIMITER_NAMES = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
+
+
 class CsvReader(Reader):
-    """CSV (comma-separated) or TSV (tab-separated) with a header row; fields of any length,
-    quoted fields may span lines."""
+    """CSV or TSV with a header row; fields of any length, quoted fields may span lines. The
+    delimiter of a CSV is sniffed from its header unless given (TSV: tab)."""
 
     format = "csv"
 
-    def __init__(self, path: Path, handle: IO[bytes], text_column: str, fmt: str) -> None:
-        super().__init__(path, handle, text_column)
+    def __init__(
+        self,
+        path: Path,
+        handle: IO[bytes],
+        text_column: str | None,
+        fmt: str,
+        encoding: str = "utf-8",
+        delimiter: str | None = None,
+    ) -> None:
+        super().__init__(path, handle, text_column, encoding)
         self.format = fmt
+        if delimiter is not None and len(delimiter) != 1:
+            raise InputFileError(path, f"the delimiter must be one character, got {delimiter!r}")
         self.dialect: Any = csv.excel_tab if fmt == "tsv" else csv.excel
-        feed = _LineFeed(handle, Position())
+        self.delimiter = delimiter or ("\t" if fmt == "tsv" else None)
+        feed = _LineFeed(handle, Position(), encoding)
+        first = next(iter(feed), None) if self.delimiter is None else None
+        if self.delimiter is None:
+            self.delimiter = sniff_delimiter(first or "")
+            self.sniffed = True
+        self.delimiter_name = DELIMITER_NAMES.get(self.delimiter, repr(self.delimiter))
+        lines = iter(feed) if first is None else _chain_first(first, feed)
         with _FieldLimit():
             try:
-                header = next(csv.reader(feed, self.dialect, strict=True))
+                header = next(
+                    csv.reader(lines, self.dialect, delimiter=self.delimiter, strict=True)
+                )
             except StopIteration:
                 raise InputFileError(path, "the file is empty; expected a header row") from None
             except csv.Error as exc:
                 raise InputFileError(path, f"malformed CSV header: {exc}", line=1) from exc
         if feed.problem is not None:
             raise InputFileError(path, f"the header is {feed.problem}", line=1)
-        if text_column not in header:
-            raise InputFileError(
-                path,
-                f"no column {text_column!r}; columns are {header}. Pass --text-column NAME",
-                line=1,
-                column=text_column,
-            )
+        self._check_column(header, line=1)
         self.columns = list(header)
         self.header_end = Position(feed.offset, feed.number)
         self.position = self.header_end
+        self._feed = feed
 
     def records(self, start: Position | None = None) -> Iterator[Record]:
         start = start if start is not None and start.offset else self.header_end
-        self.handle.seek(start.offset)  # type: ignore[union-attr]
-        feed = _LineFeed(self.handle, start)  # type: ignore[arg-type]
-        reader = csv.reader(feed, self.dialect, strict=True)
+        if self.handle.seekable():  # type: ignore[union-attr]
+            self.handle.seek(start.offset)  # type: ignore[union-attr]
+        elif start != Position(self._feed.offset, self._feed.number):
+            raise InputFileError(self.path, "standard input can be read only once")
+        feed = _LineFeed(self.handle, start, self.encoding)  # type: ignore[arg-type]
+        reader = csv.reader(feed, self.dialect, delimiter=self.delimiter, strict=True)
         header = self.columns or []
         with _FieldLimit():
             while True:
@@ -381,7 +454,9 @@ class ParquetReader(Reader):
     format = "parquet"
     unit = "row"
 
-    def __init__(self, path: Path, handle: IO[bytes], text_column: str, batch_rows: int) -> None:
+    def __init__(
+        self, path: Path, handle: IO[bytes], text_column: str | None, batch_rows: int
+    ) -> None:
         super().__init__(path, handle, text_column)
         pq = require_pyarrow()
         try:
@@ -391,12 +466,7 @@ class ParquetReader(Reader):
         self.schema = self.file.schema_arrow
         self.columns = list(self.schema.names)
         self.batch_rows = batch_rows
-        if text_column not in self.columns:
-            raise InputFileError(
-                path,
-                f"no column {text_column!r}; columns are {self.columns}. Pass --text-column NAME",
-                column=text_column,
-            )
+        self._check_column(self.columns)
 
     @property
     def total(self) -> int | None:
@@ -420,34 +490,120 @@ class ParquetReader(Reader):
 
 
 def open_reader(
-    source: str | Path, fmt: str | None = None, text_column: str = "text", batch_rows: int = 10_000
+    source: str | os.PathLike[str],
+    fmt: str | None = None,
+    text_column: str | None = "text",
+    batch_rows: int = 10_000,
+    *,
+    delimiter: str | None = None,
+    encoding: str | None = None,
+    sheet: str | int | None = None,
+    seekable: bool = False,
 ) -> Reader:
-    """Open a batch file (or ``"-"`` for standard input, which needs ``fmt``) for streaming.
+    """Open an input file (or ``"-"`` for standard input) for streaming.
+
+    Args:
+        source: The file, or ``"-"``: CSV, TSV, JSON Lines and text stream from standard
+            input; Parquet and Excel (which need seeking) are copied to a temporary file first.
+            Without ``fmt`` the format of standard input is told from its first bytes.
+        fmt: The format, if not the one the extension names.
+        text_column: The column that must be there (``None``: no check).
+        batch_rows: Rows per Parquet batch.
+        delimiter: CSV only: the delimiter (default: sniffed from the header).
+        encoding: Text formats: the encoding (default: detected; see :mod:`stance.io.sources`).
+        sheet: Excel only: a sheet name or number (from 1; default: the first sheet).
+        seekable: Copy standard input to a temporary file whatever the format.
 
     Raises:
-        InputFileError: the file is missing, has an unknown extension, no header or no text
-            column, or (Parquet) is not a Parquet file.
+        InputFileError: the file is missing or a directory, has an unknown extension, no
+            header or no text column, or is not a file of its format.
     """
     path = Path(source)
     fmt = detect_format(path, fmt)
+    temporary: list[Path] = []
+    sniffed = False
     if str(source) == STDIN:
-        handle: IO[bytes] = _stdin()
+        stream = stdin()
+        if fmt == "auto":
+            fmt, sniffed = sniff_format(stream.peek()), True
+        if fmt in SEEKING_FORMATS or seekable:
+            temporary.append(spool(stream))
+            handle: IO[bytes] = temporary[-1].open("rb")
+        else:
+            handle = stream  # type: ignore[assignment]
+        path = Path("<stdin>")
     else:
+        if path.is_dir():
+            raise InputFileError(path, "is a directory; give a file")
         if not path.is_file():
             raise InputFileError(path, "file not found")
-        handle = path.open("rb")
+        try:
+            handle = path.open("rb")
+        except OSError as exc:
+            raise InputFileError(path, f"cannot be opened: {exc.strerror}") from exc
     try:
-        if fmt == "parquet":
-            return ParquetReader(path, handle, text_column, batch_rows)
-        if fmt == "jsonl":
-            return JsonLinesReader(path, handle, text_column)
-        if fmt == "txt":
-            return TextReader(path, handle, text_column)
-        return CsvReader(path, handle, text_column, fmt)
-    except BaseException:
-        if handle is not _stdin():
-            handle.close()
+        reader = _reader(path, handle, fmt, text_column, batch_rows, delimiter, encoding, sheet)
+    except BaseException as exc:
+        handle.close()
+        for copy in temporary:
+            copy.unlink(missing_ok=True)
+        if sniffed and isinstance(exc, InputFileError):
+            raise InputFileError(
+                exc.path,
+                f"{exc.problem} (standard input was read as {fmt}, told from its first bytes; "
+                "name its format with --format)",
+                exc.line,
+                exc.column,
+            ) from exc
         raise
+    reader.temporary.extend(temporary)
+    return reader
+
+
+def _reader(
+    path: Path,
+    handle: IO[bytes],
+    fmt: str,
+    text_column: str | None,
+    batch_rows: int,
+    delimiter: str | None,
+    encoding: str | None,
+    sheet: str | int | None,
+) -> Reader:
+    if fmt == "parquet":
+        return ParquetReader(path, handle, text_column, batch_rows)
+    if fmt == "xlsx":
+        from stance.io.excel import XlsxReader
+
+        return XlsxReader(path, handle, text_column, sheet)
+    seekable = handle.seekable()
+    note = None
+    if encoding is None and fmt == "jsonl":  # JSON Lines is UTF-8 by definition
+        encoding = "utf-8"
+    elif encoding is None:
+        encoding, note = detect_encoding(handle, seekable)
+    else:
+        encoding = check_encoding(encoding, path)
+    temporary = []
+    if not ascii_compatible(encoding):  # UTF-16: read a UTF-8 copy
+        temporary.append(transcode(handle, encoding))
+        handle.close()
+        handle, encoding = temporary[-1].open("rb"), "utf-8"
+    try:
+        if fmt == "jsonl":
+            reader: Reader = JsonLinesReader(path, handle, text_column, encoding)
+        elif fmt == "txt":
+            reader = TextReader(path, handle, text_column, encoding)
+        else:
+            reader = CsvReader(path, handle, text_column, fmt, encoding, delimiter)
+    except BaseException:
+        for copy in temporary:
+            copy.unlink(missing_ok=True)
+        raise
+    reader.temporary.extend(temporary)
+    if note:
+        reader.notes.append(f"{path}: {note}")
+    return reader
 
 
 # Writing -----------------------------------------------------------------------------------
@@ -510,13 +666,23 @@ def _cell(value: Any) -> Any:
 
 
 class TextWriter(Writer):
-    """CSV, TSV or JSON Lines into one file (or a stream), appended chunk by chunk."""
+    """CSV, TSV or JSON Lines into one file (or a stream), appended chunk by chunk. A CSV is
+    written with ``delimiter`` (``,`` by default) and, with ``bom``, a UTF-8 byte order mark:
+    ``delimiter=";", bom=True`` is how Danish Excel opens a CSV as columns."""
 
     def __init__(
-        self, fmt: str, schema: OutputSchema, out: Path | IO[bytes], resume_at: int = 0
+        self,
+        fmt: str,
+        schema: OutputSchema,
+        out: Path | IO[bytes],
+        resume_at: int = 0,
+        *,
+        delimiter: str | None = None,
+        bom: bool = False,
     ) -> None:
         self.format = fmt
         self.columns = schema.columns
+        self.delimiter = delimiter or ("\t" if fmt == "tsv" else ",")
         self.path = out if isinstance(out, Path) else None
         if isinstance(out, Path):
             out.parent.mkdir(parents=True, exist_ok=True)
@@ -528,12 +694,14 @@ class TextWriter(Writer):
         else:
             self.handle = out
         if not resume_at and fmt != "jsonl":
+            if bom:
+                self.handle.write(BOM)
             self.handle.write(self._csv([dict(zip(self.columns, self.columns))]))
 
     def _csv(self, rows: list[dict[str, Any]]) -> bytes:
         buffer = io.StringIO()
         dialect: Any = csv.excel_tab if self.format == "tsv" else csv.excel
-        writer = csv.writer(buffer, dialect, lineterminator="\n")
+        writer = csv.writer(buffer, dialect, delimiter=self.delimiter, lineterminator="\n")
         columns = self.columns
         writer.writerows([_cell(row.get(c, "")) for c in columns] for row in rows)
         return buffer.getvalue().encode("utf-8", "replace")
@@ -572,7 +740,12 @@ class TextWriter(Writer):
             self.path.unlink(missing_ok=True)
 
 
-STANCE_TYPES = {"stance_label": "string", "stance_score": "float64", "error": "string"}
+STANCE_TYPES = {
+    "stance_label": "string",
+    "stance_score": "float64",
+    "stance_status": "string",
+    "error": "string",
+}
 
 
 class ParquetWriter(Writer):
@@ -635,7 +808,7 @@ class ParquetWriter(Writer):
 
     def finish(self, target: Path | None) -> None:
         if target is None:
-            raise ValueError("a Parquet output needs a target file")
+            raise OutputFileError(STDIN, "a Parquet output needs a file")
         temporary = target.with_name(f".{target.name}.joining")
         with self.pq.ParquetWriter(temporary, self.schema) as writer:
             for i in range(self.parts):
@@ -648,12 +821,39 @@ class ParquetWriter(Writer):
 
 
 def open_writer(
-    fmt: str, schema: OutputSchema, out: Path | IO[bytes], resume_at: int = 0
+    fmt: str,
+    schema: OutputSchema,
+    out: Path | IO[bytes],
+    resume_at: int = 0,
+    *,
+    delimiter: str | None = None,
+    bom: bool = False,
 ) -> Writer:
     """A writer for ``fmt`` into ``out`` (a file, a stream, or for Parquet a folder of parts),
-    resuming at ``resume_at`` (bytes, or finished Parquet parts)."""
+    resuming at ``resume_at`` (bytes, or finished Parquet parts). ``delimiter`` and ``bom``
+    apply to CSV (see :class:`TextWriter`)."""
+    if fmt in SEEKING_FORMATS and not isinstance(out, Path):
+        raise OutputFileError(STDIN, f"{fmt} output cannot go to standard output; name a file")
     if fmt == "parquet":
-        if not isinstance(out, Path):
-            raise InputFileError(STDIN, "Parquet output needs --output FILE")
-        return ParquetWriter(schema, out, resume_at)
-    return TextWriter(fmt, schema, out, resume_at)
+        return ParquetWriter(schema, out, resume_at)  # type: ignore[arg-type]
+    if fmt == "xlsx":
+        from stance.io.excel import XlsxWriter
+
+        return XlsxWriter(schema, out, resume_at)  # type: ignore[arg-type]
+    return TextWriter(fmt, schema, out, resume_at, delimiter=delimiter, bom=bom)
+
+
+def excel_csv(fmt: str, reader: Reader | None = None, excel: bool = False) -> tuple[str, bool]:
+    """The delimiter and byte-order-mark choice of a CSV output: Danish Excel's (``;`` and a
+    BOM) with ``excel`` or when the input was a CSV that looked like one Danish Excel saved
+    (``;``-separated or not UTF-8), else ``,`` without a BOM."""
+    if fmt != "csv":
+        return ("\t" if fmt == "tsv" else ","), False
+    looks_excel = (
+        isinstance(reader, CsvReader)
+        and reader.format == "csv"
+        and (reader.delimiter == EXCEL_DELIMITER or reader.encoding not in ("utf-8", "utf_8"))
+    )
+    if excel or looks_excel:
+        return EXCEL_DELIMITER, True
+    return ",", False

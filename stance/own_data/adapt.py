@@ -34,10 +34,10 @@ from typing import Any
 
 import numpy as np
 
-from stance.own_data.labelled import MIN_EXAMPLES, check_enough_examples, check_labels
 from stance.errors import ConfigError, ModelError
 from stance.extras import TRAIN_MODULES, require
 from stance.labels import LABEL2ID, LABELS
+from stance.own_data.labelled import MIN_EXAMPLES, check_enough_examples, check_labels
 
 logger = logging.getLogger(__name__)
 

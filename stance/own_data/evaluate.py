@@ -25,10 +25,10 @@ from typing import Any
 
 import numpy as np
 
-from stance.own_data.labelled import LabelledData, read_labelled
 from stance.errors import ConfigError, InputFileError
 from stance.extras import TRAIN_MODULES, require
 from stance.labels import LABEL2ID, LABELS
+from stance.own_data.labelled import LabelledData, read_labelled
 
 REFERENCE_FITS = ("cv", "project")
 CV_FOLDS = 5

@@ -1,8 +1,7 @@
 """A user's own files: read a table of texts (and labels) for evaluating, training and suggesting.
 
-CSV, TSV and JSON Lines are read through :func:`stance.batch.read_table` (one adapter,
-:func:`read_user_table`, is all this module knows of it); Parquet through pyarrow
-(``pip install "stance[parquet]"``); ``.txt`` as one text a line (unlabelled only).
+Every format is read through the one file layer, :mod:`stance.io` (CSV with any delimiter and
+encoding, TSV and ``.tab``, JSON Lines, text with one text a line, Parquet and Excel).
 
 Rows whose text or label is missing are kept out of the examples but counted and listed, with
 their line numbers, in :meth:`LabelledData.summary`. Labels must be ``against``, ``for`` or
@@ -22,95 +21,44 @@ from pathlib import Path
 from typing import Any
 
 from stance.errors import ConfigError, InputFileError, LabelError
+from stance.io import Table, detect_format, read_table
+from stance.io.rows import is_missing
+from stance.io.rows import text_problem as _text_problem
 from stance.labels import LABELS
 
-PARQUET_SUFFIXES = (".parquet", ".pq")
 MIN_EXAMPLES = 5
 """Fewest examples of each label that training (and its k-fold cross-validation) accepts."""
 
-
-@dataclass
-class UserTable:
-    """The rows of a user's file, in order, with the column order and each row's location."""
-
-    path: Path
-    format: str  # "csv", "tsv", "jsonl", "parquet" or "txt"
-    rows: list[dict[str, Any]]
-    columns: list[str]
-    positions: list[int]  # line number (CSV, TSV, JSON Lines, text) or row number (Parquet)
-
-    def where(self, i: int) -> str:
-        """Where row ``i`` is in the file: ``"line 7"`` or, for Parquet, ``"row 6"``."""
-        return f"{'row' if self.format == 'parquet' else 'line'} {self.positions[i]}"
+UserTable = Table
+"""The rows of a user's file (:class:`stance.io.Table`): ``rows``, ``columns``, ``format``,
+``path`` and :meth:`~stance.io.Table.where` for a row's line or row number."""
 
 
 def table_format(path: Path) -> str:
-    """The format of ``path`` from its extension.
+    """The format of ``path`` from its extension (see :func:`stance.io.detect_format`).
 
-    >>> table_format(Path("gold.tsv")), table_format(Path("gold.parquet"))
+    >>> table_format(Path("gold.tab")), table_format(Path("gold.parquet"))
     ('tsv', 'parquet')
     """
-    suffix = path.suffix.lower()
-    if suffix in PARQUET_SUFFIXES:
-        return "parquet"
-    if suffix == ".tsv":
-        return "tsv"
-    if suffix == ".csv":
-        return "csv"
-    if suffix in (".jsonl", ".ndjson", ".json"):
-        return "jsonl"
-    if suffix in (".txt", ".text", ""):
-        return "txt"
-    raise InputFileError(
-        path,
-        f"cannot tell the format from {path.suffix!r}; use .csv, .tsv, .jsonl, .parquet or .txt",
-    )
+    return detect_format(path)
 
 
-def _read_parquet(path: Path) -> UserTable:
-    from stance.extras import require
-
-    require(["pyarrow"], "parquet", f"reading {path.name}")
-    import pyarrow.parquet as pq
-
-    try:
-        table = pq.read_table(path)
-    except Exception as exc:  # pyarrow raises its own error types for corrupt files
-        raise InputFileError(path, f"not a readable Parquet file ({exc})") from exc
-    rows = table.to_pylist()
-    return UserTable(path, "parquet", rows, list(table.column_names), list(range(1, len(rows) + 1)))
-
-
-def read_user_table(path: str | os.PathLike[str], text_column: str = "text") -> UserTable:
-    """Read a CSV, TSV, JSON Lines, Parquet or text file into a :class:`UserTable`.
+def read_user_table(
+    path: str | os.PathLike[str],
+    text_column: str = "text",
+    *,
+    delimiter: str | None = None,
+    encoding: str | None = None,
+    sheet: str | int | None = None,
+) -> Table:
+    """Read a file of any format :mod:`stance.io` reads into a :class:`stance.io.Table`.
 
     Raises:
-        InputFileError: the file is missing, of an unknown format, not UTF-8, malformed, or
-            lacks ``text_column``; the message names the file and line.
-        MissingDependencyError: a Parquet file without pyarrow installed.
+        InputFileError: the file is missing, of an unknown format, not in its encoding,
+            malformed, or lacks ``text_column``; the message names the file and line.
+        MissingDependencyError: a Parquet file without pyarrow, an Excel file without openpyxl.
     """
-    path = Path(path)
-    if not path.is_file():
-        raise InputFileError(path, "file not found")
-    fmt = table_format(path)
-    if fmt == "parquet":
-        table = _read_parquet(path)
-    else:
-        from stance.batch import read_table
-
-        batch = read_table(path, text_column, fmt)
-        rows, columns = batch.rows, list(batch.columns)
-        if fmt == "txt":  # one text a line: name the text column as asked
-            rows = [{"line": row["line"], text_column: row["text"]} for row in rows]
-            columns = ["line", text_column]
-        table = UserTable(path, fmt, rows, columns, list(batch.line_numbers))
-    if table.rows and text_column not in table.columns:
-        raise InputFileError(
-            path,
-            f"no column {text_column!r}; columns are {table.columns}. Pass --text-column NAME",
-            column=text_column,
-        )
-    return table
+    return read_table(path, text_column, delimiter=delimiter, encoding=encoding, sheet=sheet)
 
 
 def parse_label_map(spec: str | Mapping[str, str] | None) -> dict[str, str] | None:
@@ -175,14 +123,22 @@ def label_value(value: Any) -> str | None:
 
 
 def text_problem(value: Any) -> str | None:
-    """Why a cell is not a usable text (``None`` when it is)."""
-    if value is None or (isinstance(value, float) and value != value):
+    """Why a cell is not a usable text, in a few words (``None`` when it is), by the one
+    definition of :func:`stance.io.text_problem`.
+
+    >>> text_problem(None), text_problem(" "), text_problem(3), text_problem("Tak")
+    ('no text', 'empty text', 'text is int, not a string', None)
+    """
+    _, problem = _text_problem(value)
+    if problem is None:
+        return None
+    if is_missing(value):
         return "no text"
     if not isinstance(value, str):
         return f"text is {type(value).__name__}, not a string"
     if not value.strip():
         return "empty text"
-    return None
+    return "text holds a NUL character"
 
 
 @dataclass
@@ -257,7 +213,7 @@ def _unknown_labels_message(
 
 
 def labelled_from_table(
-    table: UserTable,
+    table: Table,
     *,
     text_column: str = "text",
     label_column: str = "label",
@@ -269,7 +225,7 @@ def labelled_from_table(
     mapping = parse_label_map(label_map)
     if table.rows and label_column not in table.columns:
         raise InputFileError(
-            table.path,
+            table.path or "-",
             f"no column {label_column!r}; columns are {table.columns}. Pass --label-column NAME",
             column=label_column,
         )
@@ -310,7 +266,7 @@ def labelled_from_table(
         data.positions.append(where)
     if unknown:
         raise InputFileError(
-            table.path,
+            table.path or "-",
             _unknown_labels_message(unknown, first, label_column, mapping is not None),
             column=label_column,
         )
@@ -323,8 +279,11 @@ def read_labelled(
     text_column: str = "text",
     label_column: str = "label",
     label_map: str | Mapping[str, str] | None = None,
+    delimiter: str | None = None,
+    encoding: str | None = None,
+    sheet: str | int | None = None,
 ) -> LabelledData:
-    """Read a labelled CSV, TSV, JSON Lines or Parquet file.
+    """Read a labelled file: CSV, TSV/``.tab``, JSON Lines, Parquet or Excel ``.xlsx``.
 
     Args:
         path: The file.
@@ -332,12 +291,14 @@ def read_labelled(
         label_column: Column with the label.
         label_map: Your labels → stance's, as ``"imod=against,for=for"`` or a dict; values
             already named ``against``/``for``/``neutral`` need no entry.
+        delimiter, encoding, sheet: How to read the file (see :func:`stance.io.open_reader`;
+            by default detected).
 
     Raises:
         InputFileError: unreadable file, missing column, or labels outside
             :data:`stance.LABELS` that the map does not cover (the message lists them).
     """
-    table = read_user_table(path, text_column)
+    table = read_user_table(path, text_column, delimiter=delimiter, encoding=encoding, sheet=sheet)
     return labelled_from_table(
         table, text_column=text_column, label_column=label_column, label_map=label_map
     )

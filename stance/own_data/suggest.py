@@ -10,20 +10,15 @@ Uncertainty sampling by margin, with a diversity step:
    word changed) costs one label, not many;
 3. if that leaves fewer than ``n`` texts, the skipped ones fill up, still by margin.
 
-This lives with the data tools because it makes training data: the texts it picks are coded by
-a person and trained on with ``stance train``. It needs only a model and numpy (no
-scikit-learn).
+The texts it picks are coded by a person and trained on with ``stance train``. It needs only a
+model and numpy (no scikit-learn).
 """
 
 from __future__ import annotations
 
-import csv
-import io
-import json
 import math
 import os
 import re
-import tempfile
 import zlib
 from collections import Counter
 from collections.abc import Sequence
@@ -32,7 +27,9 @@ from typing import Any
 
 import numpy as np
 
-from stance.errors import ConfigError, InputFileError
+from stance.errors import ConfigError
+from stance.io import check_output, output_format
+from stance.io import write_rows as write_table_rows
 
 MAX_SIMILARITY = 0.6
 _SPACE = re.compile(r"\s+")
@@ -172,53 +169,10 @@ def _probabilities(classifier: Any, texts: list[str], batch_size: int, bar: Any 
     return np.vstack(chunks) if chunks else np.zeros((0, len(LABELS)))
 
 
-def _cell(value: Any) -> Any:
-    return "" if value is None else value
-
-
 def write_rows(rows: list[dict[str, Any]], columns: list[str], path: Path) -> None:
-    """Write rows to ``.csv``, ``.tsv``, ``.jsonl`` or ``.parquet``, atomically."""
-    suffix = path.suffix.lower()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
-    os.close(handle)
-    try:
-        if suffix in (".parquet", ".pq"):
-            from stance.extras import require
-
-            require(["pyarrow"], "parquet", f"writing {path.name}")
-            import pyarrow as pa
-            import pyarrow.parquet as pq
-
-            table = pa.Table.from_pylist([{c: row.get(c) for c in columns} for row in rows])
-            pq.write_table(table, temporary)
-        elif suffix in (".jsonl", ".ndjson", ".json"):
-            body = "".join(
-                json.dumps({c: row.get(c) for c in columns}, ensure_ascii=False) + "\n"
-                for row in rows
-            )
-            Path(temporary).write_text(body, encoding="utf-8")
-        elif suffix in (".csv", ".tsv"):
-            buffer = io.StringIO()
-            dialect: Any = csv.excel_tab if suffix == ".tsv" else csv.excel
-            writer = csv.DictWriter(
-                buffer,
-                fieldnames=columns,
-                dialect=dialect,
-                extrasaction="ignore",
-                lineterminator="\n",
-            )
-            writer.writeheader()
-            writer.writerows({c: _cell(row.get(c)) for c in columns} for row in rows)
-            Path(temporary).write_text(buffer.getvalue(), encoding="utf-8", newline="")
-        else:
-            raise InputFileError(
-                path, f"cannot write {path.suffix!r}; use .csv, .tsv, .jsonl or .parquet"
-            )
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    """Write rows atomically in the format of ``path``'s extension (see
+    :func:`stance.io.write_rows`)."""
+    write_table_rows(rows, columns, path)
 
 
 def suggest_file(
@@ -232,8 +186,14 @@ def suggest_file(
     max_similarity: float = MAX_SIMILARITY,
     seed: int = 0,
     progress: bool = False,
+    excel: bool = False,
+    delimiter: str | None = None,
+    encoding: str | None = None,
+    sheet: str | int | None = None,
 ) -> dict[str, Any]:
-    """Pick ``n`` rows of an unlabelled file for labelling and write them to ``output``.
+    """Pick ``n`` rows of an unlabelled file for labelling and write them to ``output``
+    (``excel``: a CSV as Danish Excel opens it; ``delimiter``, ``encoding``, ``sheet``: how to
+    read the input, detected by default).
 
     The output keeps each picked row's columns, most informative row first, with an empty
     ``label_column`` added for coding. Rows without a usable text are not candidates; rows
@@ -247,10 +207,12 @@ def suggest_file(
     from stance.own_data.labelled import label_value, read_user_table, text_problem
     from stance.text import prepare_text
 
-    table = read_user_table(path, text_column)
     output = Path(output)
     if output.resolve() == Path(path).resolve():
-        raise ConfigError(f"--output {output} is the input file; write the picks elsewhere")
+        raise ConfigError(f"the output {output} is the input file; write the picks elsewhere")
+    output_format(output, "csv")  # an unknown extension fails before any work
+    check_output(output)
+    table = read_user_table(path, text_column, delimiter=delimiter, encoding=encoding, sheet=sheet)
     candidates, texts = [], []
     no_text = labelled = 0
     for i, row in enumerate(table.rows):
@@ -273,10 +235,10 @@ def suggest_file(
     picked, skipped = select(texts, probs, n, max_similarity=max_similarity, seed=seed)
     columns = list(table.columns) + ([label_column] if label_column not in table.columns else [])
     rows = [{**table.rows[candidates[j]], label_column: ""} for j in picked]
-    write_rows(rows, columns, output)
+    write_table_rows(rows, columns, output, excel=excel)
     m = margins(probs)
     return {
-        "file": str(table.path),
+        "file": str(table.path or path),
         "output": str(output),
         "rows_read": len(table.rows),
         "candidates": len(texts),
