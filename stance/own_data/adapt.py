@@ -29,6 +29,7 @@ import os
 import shutil
 import tempfile
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -304,168 +305,44 @@ def train(
     ...                folds=2, user_weight=1)  # doctest: +SKIP
     """
     require(TRAIN_MODULES, "train", "stance train")
-    if backend not in BACKENDS:
-        raise ConfigError(f"backend must be one of {BACKENDS}, got {backend!r}")
-    if backend == "bert":
-        from stance.backends.bert import require_torch
-
-        require_torch()
-    if not 2 <= folds <= 10:
-        raise ConfigError(f"folds must be between 2 and 10, got {folds}")
-    if user_weight is not None and not user_weight > 0:
-        raise ConfigError(f"user_weight must be > 0, got {user_weight}")
-    from stance.text import prepare_text
-
-    if isinstance(texts, str) or isinstance(labels, str):
-        raise TypeError("texts and labels must be sequences of strings, not a single string")
-    texts = [prepare_text(text, i) for i, text in enumerate(texts)]
-    labels = check_labels(list(labels))
-    if len(texts) != len(labels):
-        raise ConfigError(f"{len(texts)} texts but {len(labels)} labels")
-    where = (source or {}).get("file")
-    counts = check_enough_examples(labels, max(MIN_EXAMPLES, folds), where)
+    _check_arguments(backend, folds, user_weight)
+    texts, labels, counts = _checked_examples(texts, labels, folds, source)
     output = Path(output)
     _check_output(output)
-
     log = log or logger.info
     started = dt.datetime.now()
     recipe = _Recipe(backend, hyperparameters, base_model, device)
-    from stance.training.recipes import common_metadata, library_versions, training_data
+    from stance.training.recipes import training_data
 
     shipped = training_data(
         corpus_path=corpus_path, authored_path=authored_path, splits=("train", "dev"), seed=seed
     )
-    fold_of = stratified_folds(labels, folds, seed)
     weights = [float(user_weight)] if user_weight is not None else None
     proxy = None
     if weights is None:
         weights = candidate_weights(len(shipped), len(texts))
-        if backend == "bert":
+        if backend == "bert":  # one BERT fine-tune per weight and fold would take hours
             proxy = _Recipe("baseline", None, None, device)
     n_fits = folds * (len(weights) + (1 if proxy is None else 2)) + 1
-    bar = None
-    if progress:
-        from tqdm.auto import tqdm
-
-        bar = tqdm(total=n_fits, unit="fit", desc=f"train {backend}", leave=False)
-
-    def fitted(recipe_: _Recipe, train_idx: np.ndarray, w: float | None) -> Any:
-        user_texts = [texts[i] for i in train_idx]
-        user_labels = [labels[i] for i in train_idx]
-        if w is None:
-            model = recipe_.fit(user_texts, user_labels, None, seed)
-        else:
-            model = recipe_.fit(
-                shipped.texts + user_texts,
-                shipped.labels + user_labels,
-                [1.0] * len(shipped) + [w] * len(user_texts),
-                seed,
-            )
-        if bar is not None:
-            bar.update(1)
-        return model
-
-    def out_of_fold(recipe_: _Recipe, w: float | None) -> np.ndarray:
-        probs = np.zeros((len(texts), len(LABELS)))
-        for k in range(folds):
-            held = np.flatnonzero(fold_of == k)
-            model = fitted(recipe_, np.flatnonzero(fold_of != k), w)
-            probs[held] = model.predict_proba([texts[i] for i in held])
-        return probs
-
+    bar = _progress_bar(progress, n_fits, backend)
+    cv_folds = _Folds(texts, labels, shipped, folds, seed, bar)
     log(f"{len(texts)} texts of yours ({counts}), {len(shipped)} shipped training texts")
-    from stance.api import load_classifier
-    from stance.modeldir import shipped_model_dir
-
-    # the shipped model itself (not a folder of the same name in the working directory)
-    shipped_model = load_classifier(shipped_model_dir(backend))
-    oof: dict[str, np.ndarray] = {"shipped_as_is": shipped_model.predict_proba(texts)}
-    log(f"shipped model as it is: CV macro-F1 {_macro_f1(labels, oof['shipped_as_is']):.3f}")
-    chooser = proxy or recipe
-    by_weight = {w: out_of_fold(chooser, w) for w in weights}
-    weight_scores = [
-        {
-            "weight": w,
-            "share": round(w * len(texts) / (w * len(texts) + len(shipped)), 3),
-            "macro_f1": _macro_f1(labels, probs),
-        }
-        for w, probs in by_weight.items()
-    ]
-    for row in weight_scores:
-        log(f"weight {row['weight']:g} ({row['share']:.0%} of the weight): {row['macro_f1']:.3f}")
-    best = max(weight_scores, key=lambda r: (round(r["macro_f1"], 12), -r["weight"]))
-    chosen = float(best["weight"])
-    fold_weights = []
-    combined = np.zeros((len(texts), len(LABELS)))
-    for k in range(folds):
-        # each fold's weight is the best on the *other* folds
-        rest = fold_of != k
-        w_k = max(
-            weights,
-            key=lambda w: (
-                round(_macro_f1([g for g, r in zip(labels, rest) if r], by_weight[w][rest]), 12),
-                -w,
-            ),
-        )
-        fold_weights.append(w_k)
-        combined[fold_of == k] = by_weight[w_k][fold_of == k]
-    if proxy is not None:  # BERT: its own CV at the weight the baseline chose
-        combined = out_of_fold(recipe, chosen)
-        fold_weights = [chosen] * folds
-    oof["shipped_plus_user"] = combined
-    oof["user_only"] = out_of_fold(recipe, None)
-    cv = {name: _summary(labels, probs, fold_of, seed) for name, probs in oof.items()}
+    oof, weight_scores, chosen, fold_weights = _cross_validate(
+        cv_folds, backend, recipe, proxy, weights, log
+    )
+    cv = {name: _summary(labels, probs, cv_folds.fold_of, seed) for name, probs in oof.items()}
     for name, row in cv.items():
         log(f"{VARIANTS[name]}: CV macro-F1 {row['macro_f1']:.3f}")
     trained = "shipped_plus_user" if with_shipped_data else "user_only"
     # the best variant in CV (on a tie, the one this directory holds)
     best_variant = max(cv, key=lambda name: (round(cv[name]["macro_f1"], 12), name == trained))
 
-    # the model itself, on everything
-    n_user = len(texts)
-    if with_shipped_data:
-        all_texts = shipped.texts + texts
-        all_labels = shipped.labels + labels
-        sample_weight: list[float] | None = [1.0] * len(shipped) + [chosen] * n_user
-        groups = shipped.groups + ["user"] * n_user
-        origins = shipped.origins + ["user"] * n_user
-        description = dict(shipped.description)
-    else:
-        all_texts, all_labels, sample_weight = list(texts), list(labels), None
-        groups, origins = ["user"] * n_user, ["user"] * n_user
-        description = {"corpus_splits": [], "n_corpus": 0, "n_authored": 0}
-    from stance.own_data.labelled import LabelledData
-
-    fingerprint = LabelledData(list(texts), list(labels), [], n_user).sha256()
-    description.update(
-        {
-            "n_user": n_user,
-            "user_label_counts": counts,
-            "user_sha256": fingerprint,
-            "user_weight": chosen if with_shipped_data else None,
-        }
-    )
-    if source:
-        description["user_source"] = source
-    name = output.name
-    versions = (
-        library_versions("scikit-learn", "skops", "numpy", "afinn")
-        if backend == "baseline"
-        else library_versions("torch", "transformers", "tokenizers", "safetensors", "numpy")
-    )
-    metadata = {
-        **common_metadata(name, shipped, versions),
-        "training_data": description,
-        "adapted_from": {
-            "model": backend,
-            "hyperparameters": "the shipped model's metadata.json"
-            + (" with changes" if hyperparameters else ""),
-        },
-    }
+    data = _final_data(shipped, texts, labels, counts, chosen, with_shipped_data, source)
+    metadata = _model_metadata(output.name, backend, shipped, data.description, hyperparameters)
     adaptation: dict[str, Any] = {
         "folds": folds,
         "seed": seed,
-        "n_user": n_user,
+        "n_user": len(texts),
         "user_label_counts": counts,
         "cv": cv,
         "user_weight": chosen,
@@ -480,41 +357,288 @@ def train(
         "command": command,
         "seconds": None,
     }
-    log(f"training the model on {len(all_texts)} texts")
+    log(f"training the model on {len(data.texts)} texts")
     model = recipe.fit(
-        all_texts,
-        all_labels,
-        sample_weight,
+        data.texts,
+        data.labels,
+        data.sample_weight,
         seed,
-        groups=groups,
-        origins=origins,
+        groups=data.groups,
+        origins=data.origins,
         metadata=metadata if backend == "baseline" else None,
     )
     if bar is not None:
         bar.update(1)
         bar.close()
     if backend == "bert":
-        from stance.evaluation.calibration import fit_temperature
-
-        logp = np.log(np.clip(oof[trained], 1e-12, None))
-        temperature = fit_temperature(logp, [LABEL2ID[label] for label in labels])
-        model.metadata.update(metadata)
-        model.metadata["calibration"] = {
-            "temperature": temperature,
-            "method": f"temperature scaling on the {folds}-fold out-of-fold predictions of "
-            "your texts",
-        }
-        model.temperature = temperature
+        _calibrate(model, metadata, oof[trained], labels, folds)
     adaptation["seconds"] = round((dt.datetime.now() - started).total_seconds(), 1)
     model.metadata["adaptation"] = adaptation
+    _save(model, output, render_report(model.metadata, shipped, str(output)))
+    log(f"wrote {output}")
+    return {**adaptation, "output": str(output)}
 
+
+def _check_arguments(backend: str, folds: int, user_weight: float | None) -> None:
+    if backend not in BACKENDS:
+        raise ConfigError(f"backend must be one of {BACKENDS}, got {backend!r}")
+    if backend == "bert":
+        from stance.backends.bert import require_torch
+
+        require_torch()
+    if not 2 <= folds <= 10:
+        raise ConfigError(f"folds must be between 2 and 10, got {folds}")
+    if user_weight is not None and not user_weight > 0:
+        raise ConfigError(f"user_weight must be > 0, got {user_weight}")
+
+
+def _checked_examples(
+    texts: Sequence[str], labels: Sequence[str], folds: int, source: dict[str, Any] | None
+) -> tuple[list[str], list[str], dict[str, int]]:
+    """The texts (checked, normalised), the labels (checked) and the label counts (at least
+    ``max(5, folds)`` of each label)."""
+    from stance.text import prepare_text
+
+    if isinstance(texts, str) or isinstance(labels, str):
+        raise TypeError("texts and labels must be sequences of strings, not a single string")
+    checked = [prepare_text(text, i) for i, text in enumerate(texts)]
+    checked_labels = check_labels(list(labels))
+    if len(checked) != len(checked_labels):
+        raise ConfigError(f"{len(checked)} texts but {len(checked_labels)} labels")
+    where = (source or {}).get("file")
+    counts = check_enough_examples(checked_labels, max(MIN_EXAMPLES, folds), where)
+    return checked, checked_labels, counts
+
+
+def _progress_bar(progress: bool, total: int, backend: str) -> Any:
+    if not progress:
+        return None
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, unit="fit", desc=f"train {backend}", leave=False)
+
+
+class _Folds:
+    """Stratified folds over the user's texts, and models fitted without each fold."""
+
+    def __init__(
+        self, texts: list[str], labels: list[str], shipped: Any, folds: int, seed: int, bar: Any
+    ) -> None:
+        self.texts, self.labels, self.shipped = texts, labels, shipped
+        self.folds, self.seed, self.bar = folds, seed, bar
+        self.fold_of = stratified_folds(labels, folds, seed)
+
+    def fitted(self, recipe: _Recipe, train_idx: np.ndarray, w: float | None) -> Any:
+        """``recipe`` fitted on the user's texts at ``train_idx`` (weight ``w`` each) plus the
+        shipped data, or on those texts alone when ``w`` is ``None``."""
+        user_texts = [self.texts[i] for i in train_idx]
+        user_labels = [self.labels[i] for i in train_idx]
+        if w is None:
+            model = recipe.fit(user_texts, user_labels, None, self.seed)
+        else:
+            model = recipe.fit(
+                self.shipped.texts + user_texts,
+                self.shipped.labels + user_labels,
+                [1.0] * len(self.shipped) + [w] * len(user_texts),
+                self.seed,
+            )
+        if self.bar is not None:
+            self.bar.update(1)
+        return model
+
+    def out_of_fold(self, recipe: _Recipe, w: float | None) -> np.ndarray:
+        """Each text's probabilities from the model fitted without its fold."""
+        probs = np.zeros((len(self.texts), len(LABELS)))
+        for k in range(self.folds):
+            held = np.flatnonzero(self.fold_of == k)
+            model = self.fitted(recipe, np.flatnonzero(self.fold_of != k), w)
+            probs[held] = model.predict_proba([self.texts[i] for i in held])
+        return probs
+
+
+def _cross_validate(
+    cv: _Folds,
+    backend: str,
+    recipe: _Recipe,
+    proxy: _Recipe | None,
+    weights: list[float],
+    log: Callable[[str], None],
+) -> tuple[dict[str, np.ndarray], list[dict[str, Any]], float, list[float]]:
+    """Out-of-fold probabilities of the three variants, each weight's score, the chosen
+    weight and the weight used in each fold."""
+    from stance.api import load_classifier
+    from stance.modeldir import shipped_model_dir
+
+    labels = cv.labels
+    # the shipped model itself (not a folder of the same name in the working directory)
+    shipped_model = load_classifier(shipped_model_dir(backend))
+    oof: dict[str, np.ndarray] = {"shipped_as_is": shipped_model.predict_proba(cv.texts)}
+    log(f"shipped model as it is: CV macro-F1 {_macro_f1(labels, oof['shipped_as_is']):.3f}")
+    by_weight = {w: cv.out_of_fold(proxy or recipe, w) for w in weights}
+    weight_scores = _weight_scores(by_weight, len(cv.texts), len(cv.shipped), labels)
+    for row in weight_scores:
+        log(f"weight {row['weight']:g} ({row['share']:.0%} of the weight): {row['macro_f1']:.3f}")
+    best = max(weight_scores, key=lambda r: (round(r["macro_f1"], 12), -r["weight"]))
+    chosen = float(best["weight"])
+    combined, fold_weights = _nested_choice(by_weight, weights, labels, cv.fold_of, cv.folds)
+    if proxy is not None:  # BERT: its own CV at the weight the baseline chose
+        combined = cv.out_of_fold(recipe, chosen)
+        fold_weights = [chosen] * cv.folds
+    oof["shipped_plus_user"] = combined
+    oof["user_only"] = cv.out_of_fold(recipe, None)
+    return oof, weight_scores, chosen, fold_weights
+
+
+def _weight_scores(
+    by_weight: dict[float, np.ndarray], n_user: int, n_shipped: int, labels: list[str]
+) -> list[dict[str, Any]]:
+    return [
+        {
+            "weight": w,
+            "share": round(w * n_user / (w * n_user + n_shipped), 3),
+            "macro_f1": _macro_f1(labels, probs),
+        }
+        for w, probs in by_weight.items()
+    ]
+
+
+def _nested_choice(
+    by_weight: dict[float, np.ndarray],
+    weights: list[float],
+    labels: list[str],
+    fold_of: np.ndarray,
+    folds: int,
+) -> tuple[np.ndarray, list[float]]:
+    """The "shipped data + your data" predictions where each fold's weight is the best on
+    the *other* folds (so choosing it does not flatter the score), and those weights."""
+    fold_weights = []
+    combined = np.zeros((len(labels), len(LABELS)))
+    for k in range(folds):
+        rest = fold_of != k
+        w_k = max(
+            weights,
+            key=lambda w: (
+                round(_macro_f1([g for g, r in zip(labels, rest) if r], by_weight[w][rest]), 12),
+                -w,
+            ),
+        )
+        fold_weights.append(w_k)
+        combined[fold_of == k] = by_weight[w_k][fold_of == k]
+    return combined, fold_weights
+
+
+@dataclass
+class _TrainingSet:
+    texts: list[str]
+    labels: list[str]
+    sample_weight: list[float] | None
+    groups: list[str]
+    origins: list[str]
+    description: dict[str, Any]
+
+
+def _final_data(
+    shipped: Any,
+    texts: list[str],
+    labels: list[str],
+    counts: dict[str, int],
+    chosen: float,
+    with_shipped_data: bool,
+    source: dict[str, Any] | None,
+) -> _TrainingSet:
+    """What the model itself is trained on, and its description for the metadata."""
+    n_user = len(texts)
+    if with_shipped_data:
+        data = _TrainingSet(
+            shipped.texts + texts,
+            shipped.labels + labels,
+            [1.0] * len(shipped) + [chosen] * n_user,
+            shipped.groups + ["user"] * n_user,
+            shipped.origins + ["user"] * n_user,
+            dict(shipped.description),
+        )
+    else:
+        data = _TrainingSet(
+            list(texts),
+            list(labels),
+            None,
+            ["user"] * n_user,
+            ["user"] * n_user,
+            {"corpus_splits": [], "n_corpus": 0, "n_authored": 0},
+        )
+    from stance.own_data.labelled import LabelledData
+
+    data.description.update(
+        {
+            "n_user": n_user,
+            "user_label_counts": counts,
+            "user_sha256": LabelledData(list(texts), list(labels), [], n_user).sha256(),
+            "user_weight": chosen if with_shipped_data else None,
+        }
+    )
+    if source:
+        data.description["user_source"] = source
+    return data
+
+
+def _model_metadata(
+    name: str,
+    backend: str,
+    shipped: Any,
+    description: dict[str, Any],
+    hyperparameters: dict[str, Any] | None,
+) -> dict[str, Any]:
+    from stance.training.recipes import common_metadata, library_versions
+
+    versions = (
+        library_versions("scikit-learn", "skops", "numpy", "afinn")
+        if backend == "baseline"
+        else library_versions("torch", "transformers", "tokenizers", "safetensors", "numpy")
+    )
+    return {
+        **common_metadata(name, shipped, versions),
+        "training_data": description,
+        "adapted_from": {
+            "model": backend,
+            "hyperparameters": "the shipped model's metadata.json"
+            + (" with changes" if hyperparameters else ""),
+        },
+    }
+
+
+def _calibrate(
+    model: Any, metadata: dict[str, Any], oof: np.ndarray, labels: list[str], folds: int
+) -> None:
+    """BERT: temperature scaling on the out-of-fold predictions of the user's texts."""
+    from stance.evaluation.calibration import fit_temperature
+
+    logp = np.log(np.clip(oof, 1e-12, None))
+    temperature = fit_temperature(logp, [LABEL2ID[label] for label in labels])
+    model.metadata.update(metadata)
+    model.metadata["calibration"] = {
+        "temperature": temperature,
+        "method": f"temperature scaling on the {folds}-fold out-of-fold predictions of your texts",
+    }
+    model.temperature = temperature
+
+
+def staging_dir(output: Path) -> Path:
+    """A new hidden folder beside ``output`` to write a model into, with the permissions a
+    folder made by ``mkdir`` gets (``tempfile.mkdtemp`` makes it private, 0700)."""
     output.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{output.name}.", suffix=".part", dir=output.parent))
+    umask = os.umask(0)
+    os.umask(umask)
+    staging.chmod(0o777 & ~umask)
+    return staging
+
+
+def _save(model: Any, output: Path, report: str) -> None:
+    """Write the model and its ``report.md`` beside ``output``, then move them into place."""
+    staging = staging_dir(output)
     try:
         model.save(staging)
-        (staging / "report.md").write_text(
-            render_report(model.metadata, shipped, str(output)), "utf-8"
-        )
+        (staging / "report.md").write_text(report, "utf-8")
         _replace_dir(staging, output)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
@@ -522,8 +646,6 @@ def train(
     from stance.api import clear_cache
 
     clear_cache()  # a model loaded earlier from ``output`` is stale now
-    log(f"wrote {output}")
-    return {**adaptation, "output": str(output)}
 
 
 def _row(name: str, scores: dict[str, Any], note: str = "") -> list[str]:
