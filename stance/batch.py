@@ -328,6 +328,8 @@ def _schema(reader: Reader, out_fmt: str) -> OutputSchema:
             types: dict[str, Any] = {"line": "int64", "text": "string"}
         elif reader.format == "parquet":
             types = {f.name: f.type for f in reader.schema}  # type: ignore[attr-defined]
+        elif reader.format == "xlsx":  # cells hold numbers and text: text in Parquet
+            types = dict.fromkeys(columns, "json")
         else:
             types = {}
     return OutputSchema(

@@ -6,10 +6,15 @@ rows with no value at all are skipped; dates and times become ISO 8601 text; for
 value Excel last calculated. Rows are numbered as Excel numbers them (the header is row 1).
 
 Writing goes through a JSON Lines part file (so an interrupted run resumes like any other) that
-is turned into a sheet at the end. A cell cannot hold the control characters U+0000–U+0008,
-U+000B, U+000C and U+000E–U+001F (the file format forbids them): each is written as U+FFFD
-(``�``). Tab, line feed and carriage return are kept. Excel shows at most 32,767 characters of
-a cell; longer texts are written whole.
+is turned into a sheet at the end.
+
+Control characters: an ``.xlsx`` cell cannot hold U+0000–U+0008, U+000B, U+000C and
+U+000E–U+001F, and a carriage return in a cell reads back as a line feed. Both are written the
+way Excel itself writes them, as the escape ``_xHHHH_`` (NUL is ``_x0000_``, a carriage return
+``_x000D_``), and a text that happens to contain such an escape gets its ``_`` escaped
+(``_x005F_``); reading undoes this, as Excel does. So every text goes through an ``.xlsx`` file
+unchanged, except that an empty cell reads back as ``""`` (as in CSV). Excel shows at most
+32,767 characters of a cell; longer texts are written whole.
 """
 
 from __future__ import annotations
@@ -27,9 +32,31 @@ from stance.extras import require
 from stance.io.formats import OutputSchema, Reader, TextWriter
 from stance.io.rows import Position, Record
 
-ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
-"""Characters an ``.xlsx`` cell cannot hold."""
-REPLACEMENT = "\ufffd"
+_TO_ESCAPE = re.compile(r"_x[0-9A-Fa-f]{4}_|[\x00-\x08\x0b-\x0d\x0e-\x1f]")
+_ESCAPED = re.compile(r"_x([0-9A-Fa-f]{4})_")
+
+
+def _escape(match: re.Match[str]) -> str:
+    found = match.group()
+    return "_x005F" + found if len(found) > 1 else f"_x{ord(found):04X}_"
+
+
+def escape(text: str) -> str:
+    r"""``text`` as an ``.xlsx`` cell holds it (see the module docstring).
+
+    >>> escape("a\x00b\rc"), escape("_x0041_")
+    ('a_x0000_b_x000D_c', '_x005F_x0041_')
+    """
+    return _TO_ESCAPE.sub(_escape, text)
+
+
+def unescape(text: str) -> str:
+    r"""The text an ``.xlsx`` cell stands for: the escapes ``_xHHHH_`` decoded.
+
+    >>> unescape("a_x0000_b_x000D_c"), unescape("_x005F_x0041_")
+    ('a\x00b\rc', '_x0041_')
+    """
+    return _ESCAPED.sub(lambda m: chr(int(m.group(1), 16)), text) if "_x" in text else text
 
 
 def require_openpyxl() -> Any:
@@ -41,20 +68,25 @@ def require_openpyxl() -> Any:
 
 
 def excel_value(value: Any) -> Any:
-    """A value as an ``.xlsx`` cell holds it: nested values as JSON text, forbidden control
-    characters as U+FFFD.
+    r"""A value as an ``.xlsx`` cell holds it: nested values as JSON text, text escaped.
 
-    >>> excel_value("a\\x00b\\tc"), excel_value([1, 2]), excel_value(3)
-    ('a\\ufffdb\\tc', '[1, 2]', 3)
+    >>> excel_value("a\x00b\tc"), excel_value([1, 2]), excel_value(3)
+    ('a_x0000_b\tc', '[1, 2]', 3)
     """
     if isinstance(value, (dict, list, tuple)):
         value = json.dumps(value, ensure_ascii=False, default=str)
     if isinstance(value, str):
-        return ILLEGAL.sub(REPLACEMENT, value)
+        return escape(value)
     return value
 
 
 def _plain(value: Any) -> Any:
+    """A cell's value as stance passes it on: text unescaped, an empty cell as ``""``, dates
+    and times as ISO 8601 text."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return unescape(value)
     if isinstance(value, (dt.datetime, dt.date, dt.time)):
         return value.isoformat()
     if isinstance(value, dt.timedelta):
@@ -123,7 +155,7 @@ class XlsxReader(Reader):
             cells = [_plain(v) for v in values]
             row = dict(zip(self.columns or [], cells))
             for name in (self.columns or [])[len(cells) :]:
-                row[name] = None
+                row[name] = ""
             extra = [v for v in cells[width:] if v not in (None, "")]
             problem = None
             if extra:
