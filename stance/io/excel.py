@@ -13,7 +13,8 @@ U+000E–U+001F, and a carriage return in a cell reads back as a line feed. Both
 way Excel itself writes them, as the escape ``_xHHHH_`` (NUL is ``_x0000_``, a carriage return
 ``_x000D_``), and a text that happens to contain such an escape gets its ``_`` escaped
 (``_x005F_``); reading undoes this, as Excel does. So every text goes through an ``.xlsx`` file
-unchanged, except that an empty cell reads back as ``""`` (as in CSV). Excel shows at most
+unchanged, except that an empty cell reads back as ``""`` (as in CSV). A text that starts with
+``=`` is written as text, never as a formula. Excel shows at most
 32,767 characters of a cell; longer texts are written whole.
 """
 
@@ -78,6 +79,21 @@ def excel_value(value: Any) -> Any:
     if isinstance(value, str):
         return escape(value)
     return value
+
+
+def _cells(sheet: Any, values: list[Any]) -> list[Any]:
+    """A row for a write-only sheet: text that starts with ``=`` as text, never a formula."""
+    from openpyxl.cell import WriteOnlyCell
+
+    out = []
+    for value in values:
+        value = excel_value(value)
+        if isinstance(value, str) and value.startswith("="):
+            cell = WriteOnlyCell(sheet, value=value)
+            cell.data_type = "s"
+            value = cell
+        out.append(value)
+    return out
 
 
 def _plain(value: Any) -> Any:
@@ -186,7 +202,7 @@ class XlsxWriter(TextWriter):
         with self.path.open("rb") as part:
             for line in part:
                 row = json.loads(line)
-                sheet.append([excel_value(row.get(c)) for c in self.columns])
+                sheet.append(_cells(sheet, [row.get(c) for c in self.columns]))
         temporary = target.with_name(f".{target.name}.saving")
         try:
             book.save(temporary)
@@ -203,5 +219,5 @@ def write_xlsx(rows: list[dict[str, Any]], columns: list[str], path: Path) -> No
     sheet = book.create_sheet("stance")
     sheet.append(list(columns))
     for row in rows:
-        sheet.append([excel_value(row.get(c)) for c in columns])
+        sheet.append(_cells(sheet, [row.get(c) for c in columns]))
     book.save(path)

@@ -701,10 +701,20 @@ class TextWriter(Writer):
     def _csv(self, rows: list[dict[str, Any]]) -> bytes:
         buffer = io.StringIO()
         dialect: Any = csv.excel_tab if self.format == "tsv" else csv.excel
-        writer = csv.writer(buffer, dialect, delimiter=self.delimiter, lineterminator="\n")
-        columns = self.columns
-        writer.writerows([_cell(row.get(c, "")) for c in columns] for row in rows)
-        return buffer.getvalue().encode("utf-8", "replace")
+        cells = [[_cell(row.get(c, "")) for c in self.columns] for row in rows]
+        if not any(isinstance(v, str) and "\r" in v for row in cells for v in row):
+            writer = csv.writer(buffer, dialect, delimiter=self.delimiter, lineterminator="\n")
+            writer.writerows(cells)
+            return buffer.getvalue().encode("utf-8", "replace")
+        # a carriage return is quoted only when it is part of the line terminator
+        writer = csv.writer(buffer, dialect, delimiter=self.delimiter, lineterminator="\r\n")
+        lines = []
+        for row in cells:
+            writer.writerow(row)
+            lines.append(buffer.getvalue()[:-2] + "\n")
+            buffer.seek(0)
+            buffer.truncate()
+        return "".join(lines).encode("utf-8", "replace")
 
     def write(self, rows: list[dict[str, Any]]) -> None:
         if self.format != "jsonl":
