@@ -470,7 +470,8 @@ def classify_file(
             say(note)
         _check_stance_columns(reader, reader.columns or [], replace_columns)
         schema = _schema(reader, out_fmt)
-        csv_delimiter, bom = excel_csv(out_fmt, reader, excel)
+        # Danish Excel's CSV when asked, or (for a file) when the input was one
+        csv_delimiter, bom = excel_csv(out_fmt, reader if target is not None else None, excel)
         job = {
             "input": None if from_stdin else _fingerprint(Path(source)),
             "format": reader.format,

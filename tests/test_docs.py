@@ -43,6 +43,12 @@ MODULES = [
     "stance.own_data.adapt",
     "stance.batch",
     "stance.io.formats",
+    "stance.io",
+    "stance.io.sources",
+    "stance.io.rows",
+    "stance.io.excel",
+    "stance.io.tables",
+    "stance.cli",
     "stance.workers",
     "stance.frame",
 ]
