@@ -309,7 +309,7 @@ def _restart(
         checkpoint.clear()
         say(
             "discarded the partial output of an earlier interrupted run"
-            + ("" if overwrite else " (it had not finished a chunk, so there was nothing to resume)")
+            + ("" if overwrite else " (it had not finished a chunk: nothing to resume)")
         )
     elif resume:
         say("no interrupted run to resume; starting from the beginning")
@@ -317,6 +317,7 @@ def _restart(
 
 
 def _schema(reader: Reader, out_fmt: str) -> OutputSchema:
+    types: dict[str, Any]
     if isinstance(reader, JsonLinesReader):
         if out_fmt == "jsonl":
             return OutputSchema(list(OUTPUT_COLUMNS), OUTPUT_COLUMNS)
@@ -324,8 +325,8 @@ def _schema(reader: Reader, out_fmt: str) -> OutputSchema:
         columns, types = names, jsonl_types(kinds)
     else:
         columns = list(reader.columns or [])
-        if reader.format == "txt":
-            types: dict[str, Any] = {"line": "int64", "text": "string"}
+        if reader.format == "txt":  # the line number and the text
+            types = dict(zip(columns, ("int64", "string")))
         elif reader.format == "parquet":
             types = {f.name: f.type for f in reader.schema}  # type: ignore[attr-defined]
         elif reader.format == "xlsx":  # cells hold numbers and text: text in Parquet

@@ -624,9 +624,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return _run(parser, args, argv)
     except BrokenPipeError:  # the reader went away (``stance ... | head``): stop quietly
-        import os
-
         import contextlib
+        import os
 
         with contextlib.suppress(OSError, ValueError, AttributeError):
             # so that Python's own flush at exit does not fail again

@@ -7,7 +7,8 @@ import sys
 import warnings
 
 warnings.warn(
-    "stance.formats moved to stance.io.formats; import it from there (stance.formats goes in the next release)",
+    "stance.formats moved to stance.io.formats; import it from there "
+    "(stance.formats goes in the next release)",
     DeprecationWarning,
     stacklevel=2,
 )

@@ -22,7 +22,13 @@ from stance.io.formats import OutputSchema, Position, open_reader, open_writer
 
 REPO = Path(__file__).resolve().parents[1]
 STANCE = (  # issue 22 added stance_status
-    "stance_label", "stance_score", "p_against", "p_for", "p_neutral", "stance_status", "error"
+    "stance_label",
+    "stance_score",
+    "p_against",
+    "p_for",
+    "p_neutral",
+    "stance_status",
+    "error",
 )
 
 

@@ -96,8 +96,10 @@ print(sorted(m for m in sys.modules if m.startswith({BUILD_TIME!r})))
 
 @pytest.mark.parametrize("module", OWN_DATA_MODULES)
 def test_own_data_imports_build_time_code_only_inside_functions(module):
-    path = PACKAGE / "own_data" / (
-        "__init__.py" if module == "stance.own_data" else module.rsplit(".", 1)[1] + ".py"
+    path = (
+        PACKAGE
+        / "own_data"
+        / ("__init__.py" if module == "stance.own_data" else module.rsplit(".", 1)[1] + ".py")
     )
     bad = [
         name

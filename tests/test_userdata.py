@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from stance.errors import ConfigError, InputFileError, LabelError
 from stance.own_data.labelled import (
     check_enough_examples,
     check_labels,
@@ -15,7 +16,6 @@ from stance.own_data.labelled import (
     read_labelled,
     read_user_table,
 )
-from stance.errors import ConfigError, InputFileError, LabelError
 
 ROWS = [
     {"id": 1, "tekst": "Luk jobcentrene, de skaber ingen job.", "kode": "imod"},

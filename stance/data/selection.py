@@ -7,7 +7,8 @@ import sys
 import warnings
 
 warnings.warn(
-    "stance.data.selection moved to stance.own_data.suggest; import it from there (stance.data.selection goes in the next release)",
+    "stance.data.selection moved to stance.own_data.suggest; import it from there "
+    "(stance.data.selection goes in the next release)",
     DeprecationWarning,
     stacklevel=2,
 )

@@ -7,7 +7,8 @@ import sys
 import warnings
 
 warnings.warn(
-    "stance.data.userdata moved to stance.own_data.labelled; import it from there (stance.data.userdata goes in the next release)",
+    "stance.data.userdata moved to stance.own_data.labelled; import it from there "
+    "(stance.data.userdata goes in the next release)",
     DeprecationWarning,
     stacklevel=2,
 )

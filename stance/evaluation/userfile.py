@@ -7,7 +7,8 @@ import sys
 import warnings
 
 warnings.warn(
-    "stance.evaluation.userfile moved to stance.own_data.evaluate; import it from there (stance.evaluation.userfile goes in the next release)",
+    "stance.evaluation.userfile moved to stance.own_data.evaluate; import it from there "
+    "(stance.evaluation.userfile goes in the next release)",
     DeprecationWarning,
     stacklevel=2,
 )

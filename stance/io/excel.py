@@ -210,14 +210,3 @@ class XlsxWriter(TextWriter):
         finally:
             temporary.unlink(missing_ok=True)
         self.path.unlink(missing_ok=True)
-
-
-def write_xlsx(rows: list[dict[str, Any]], columns: list[str], path: Path) -> None:
-    """Write ``rows`` (their ``columns``, in order) to ``path`` as one sheet."""
-    openpyxl = require_openpyxl()
-    book = openpyxl.Workbook(write_only=True)
-    sheet = book.create_sheet("stance")
-    sheet.append(list(columns))
-    for row in rows:
-        sheet.append(_cells(sheet, [row.get(c) for c in columns]))
-    book.save(path)

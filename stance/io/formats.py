@@ -110,14 +110,15 @@ def output_format(
     if explicit:
         if explicit not in OUTPUT_FORMATS:
             raise OutputFileError(
-                path or STDIN, f"cannot write format {explicit!r}; use one of {OUTPUT_FORMATS}"
+                Path(path or STDIN),
+                f"cannot write format {explicit!r}; use one of {OUTPUT_FORMATS}",
             )
         return explicit
     if path is not None:
         suffix = Path(path).suffix.lower().lstrip(".")
         if suffix not in OUTPUT_SUFFIXES:
             raise OutputFileError(
-                path,
+                Path(path),
                 f"cannot tell the output format from {Path(path).suffix or 'no extension'!r}; "
                 "name the file .csv, .tsv, .tab, .jsonl, .parquet or .xlsx, or name the format",
             )
@@ -418,7 +419,7 @@ class CsvReader(Reader):
         elif start != Position(self._feed.offset, self._feed.number):
             raise InputFileError(self.path, "standard input can be read only once")
         feed = _LineFeed(self.handle, start, self.encoding)  # type: ignore[arg-type]
-        reader = csv.reader(feed, self.dialect, delimiter=self.delimiter, strict=True)
+        reader = csv.reader(feed, self.dialect, delimiter=self.delimiter or ",", strict=True)
         header = self.columns or []
         with _FieldLimit():
             while True:
@@ -527,7 +528,7 @@ def open_reader(
         if fmt == "auto":
             fmt, sniffed = sniff_format(stream.peek()), True
         if fmt in SEEKING_FORMATS or seekable:
-            temporary.append(spool(stream))
+            temporary.append(spool(stream))  # type: ignore[arg-type]
             handle: IO[bytes] = temporary[-1].open("rb")
         else:
             handle = stream  # type: ignore[assignment]

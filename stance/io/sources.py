@@ -126,16 +126,6 @@ def ascii_compatible(encoding: str) -> bool:
     return "\n,;\t|".encode(encoding, "replace") == b"\n,;\t|"
 
 
-def first_bad_utf8(data: bytes, final: bool) -> int | None:
-    """The index of the first byte of ``data`` that is not UTF-8 (``None`` if there is none;
-    an incomplete sequence at the end counts only when ``final``)."""
-    try:
-        codecs.getincrementaldecoder("utf-8")().decode(data, final=final)
-    except UnicodeDecodeError as exc:
-        return exc.start
-    return None
-
-
 def detect_encoding(handle: IO[bytes], seekable: bool) -> tuple[str, str | None]:
     """The encoding of a text input and, when it is not plain UTF-8, a sentence saying why
     it was chosen. A file is scanned to its end (standard input: its first 64 KiB); the
@@ -177,7 +167,7 @@ def detect_encoding(handle: IO[bytes], seekable: bool) -> tuple[str, str | None]
 def transcode(handle: IO[bytes], encoding: str) -> Path:
     """Copy a text input in an encoding that is not ASCII-compatible (UTF-16) to a temporary
     UTF-8 file; the caller deletes it."""
-    reader = codecs.getreader(encoding)(handle, errors="replace")
+    reader = codecs.getreader(encoding)(handle, "replace")
     with tempfile.NamedTemporaryFile(prefix="stance-utf8-", delete=False) as copy:
         while True:
             chunk = reader.read(SCAN_BLOCK)

@@ -315,7 +315,10 @@ def train(
     from stance.training.recipes import training_data
 
     shipped = training_data(
-        corpus_path=corpus_path, authored_path=authored_path, splits=("train", "dev"), seed=seed
+        corpus_path=None if corpus_path is None else Path(corpus_path),
+        authored_path=None if authored_path is None else Path(authored_path),
+        splits=("train", "dev"),
+        seed=seed,
     )
     weights = [float(user_weight)] if user_weight is not None else None
     proxy = None

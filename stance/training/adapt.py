@@ -7,7 +7,8 @@ import sys
 import warnings
 
 warnings.warn(
-    "stance.training.adapt moved to stance.own_data.adapt; import it from there (stance.training.adapt goes in the next release)",
+    "stance.training.adapt moved to stance.own_data.adapt; import it from there "
+    "(stance.training.adapt goes in the next release)",
     DeprecationWarning,
     stacklevel=2,
 )
