@@ -44,7 +44,7 @@ from stance.io.formats import (
     output_format,
 )
 from stance.io.rows import Position, Record, text_problem
-from stance.io.sources import STDIN
+from stance.io.sources import STDIN, spool
 from stance.io.tables import Table, check_output, raise_row, read_table
 from stance.labels import LABELS
 from stance.prediction import Prediction
@@ -258,10 +258,11 @@ def _open_source(
     stack.callback(reader.close)
     out_fmt = output_format(target, reader.format, out_explicit)
     if str(source) == STDIN and reader.format == "jsonl" and out_fmt != "jsonl":
-        reader = open_reader(
-            source, "jsonl", text_column, batch_rows=chunk_size, seekable=True, **read
-        )
+        copy = spool(reader.handle)  # type: ignore[arg-type]  # with the bytes already peeked at
+        stack.callback(copy.unlink, missing_ok=True)
+        reader = open_reader(copy, "jsonl", text_column, batch_rows=chunk_size, **read)
         stack.callback(reader.close)
+        reader.path = Path("<stdin>")
     return reader, out_fmt
 
 

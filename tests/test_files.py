@@ -472,3 +472,12 @@ def test_the_cluster_recipes_use_the_venv_python_and_separate_folders():
     assert 'os.environ.setdefault("PYSPARK_PYTHON", sys.executable)' in text
     assert 'labelled.to_parquet("labelled-dask/")' in text
     assert '.write.parquet("labelled-spark/")' in text
+
+
+def test_json_lines_from_a_pipe_to_csv_keeps_the_bytes_peeked_at(tmp_path, monkeypatch):
+    data = "".join(json.dumps({"id": i, "text": TEXTS[i % 5]}) + "\n" for i in range(3000))
+    assert len(data) > 1 << 16  # longer than the sample read to tell the format
+    _stdin(monkeypatch, data.encode())
+    out = tmp_path / "out.csv"
+    assert main(["classify", "--input", "-", "--output", str(out), "--quiet"]) == 0
+    assert [r["id"] for r in _rows(out)] == [str(i) for i in range(3000)]
