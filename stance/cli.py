@@ -68,12 +68,17 @@ VALUE_OPTIONS = ("--label-map", "--text-column", "--label-column", "--delimiter"
 
 def _join_values(argv: Sequence[str]) -> list[str]:
     """``["--label-map", "-1=against"]`` as ``["--label-map=-1=against"]``, so that argparse
-    does not take a value starting with '-' for an option."""
+    does not take a value starting with '-' for an option (one starting with '--' is one).
+
+    >>> _join_values(["train", "--label-map", "-1=against,1=for", "--text-column", "--json"])
+    ['train', '--label-map=-1=against,1=for', '--text-column', '--json']
+    """
     out: list[str] = []
     items = list(argv)
     i = 0
     while i < len(items):
-        if items[i] in VALUE_OPTIONS and i + 1 < len(items) and items[i + 1].startswith("-"):
+        value = items[i + 1] if i + 1 < len(items) else ""
+        if items[i] in VALUE_OPTIONS and value.startswith("-") and not value.startswith("--"):
             out.append(f"{items[i]}={items[i + 1]}")
             i += 2
             continue
