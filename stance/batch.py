@@ -457,8 +457,7 @@ def classify_file(
         raise InputFileError("<stdin>", "cannot resume from standard input; read from a file")
     target = None if output is None else Path(output)
     if target is not None:  # before any work: a bad output fails fast and leaves nothing
-        output_format_of(target, output_format)
-        check_output(target)
+        check_output(target, output_format)
     elif output_format in ("parquet", "xlsx"):
         raise OutputFileError(STDIN, f"{output_format} output cannot go to standard output")
     model_path, model_id = _model_identity(model)
@@ -547,11 +546,6 @@ def classify_file(
             raise
         # Any other exit (interrupted, killed, disk full) keeps the partial output for --resume.
     return result
-
-
-def output_format_of(target: Path, explicit: str | None) -> str:
-    """The output format named by ``explicit`` or ``target``'s extension (checked)."""
-    return output_format(target, "csv", explicit)
 
 
 def _check_stance_columns(reader: Reader, columns: Sequence[str], replace: bool) -> None:

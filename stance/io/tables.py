@@ -138,8 +138,7 @@ def write_rows(
         OutputFileError: unknown extension, a directory, or the place cannot be written.
     """
     target = Path(path)
-    out_fmt = output_format(target, "csv", fmt)
-    check_output(target)
+    out_fmt = check_output(target, fmt)
     schema = OutputSchema(list(columns), (), dict(types or {}))
     handle, temporary = tempfile.mkstemp(
         prefix=f".{target.name}.", suffix=".part", dir=target.parent
@@ -168,15 +167,18 @@ def write_rows(
     return target
 
 
-def check_output(target: Path) -> None:
-    """Check, before any work, that ``target`` can be written: not a directory, a folder that
-    exists or can be made (it is made), a place this process may write.
+def check_output(target: str | os.PathLike[str], fmt: str | None = None) -> str:
+    """Check, before any work, that ``target`` can be written, and return its format: not a
+    directory, a known extension (or ``fmt``), a folder that exists or can be made (it is
+    made, last), a place this process may write.
 
     Raises:
         OutputFileError: saying which of these fails.
     """
+    target = Path(target)
     if target.is_dir():
         raise OutputFileError(target, "is a directory; give a file name inside it")
+    out_fmt = output_format(target, "csv", fmt)
     if target.exists() and not os.access(target, os.W_OK):
         raise OutputFileError(target, "exists and cannot be written (no permission)")
     parent = target.parent
@@ -195,3 +197,4 @@ def check_output(target: Path) -> None:
         parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise OutputFileError(target, f"cannot make the folder {parent}: {exc.strerror}") from exc
+    return out_fmt

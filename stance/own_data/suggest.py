@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 
 from stance.errors import ConfigError
-from stance.io import check_output, output_format
+from stance.io import check_output
 from stance.io import write_rows as write_table_rows
 
 MAX_SIMILARITY = 0.6
@@ -210,8 +210,7 @@ def suggest_file(
     output = Path(output)
     if output.resolve() == Path(path).resolve():
         raise ConfigError(f"the output {output} is the input file; write the picks elsewhere")
-    output_format(output, "csv")  # an unknown extension fails before any work
-    check_output(output)
+    check_output(output)  # a bad output fails before any work
     table = read_user_table(path, text_column, delimiter=delimiter, encoding=encoding, sheet=sheet)
     candidates, texts = [], []
     no_text = labelled = 0
