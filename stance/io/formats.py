@@ -364,9 +364,6 @@ class _FieldLimit:
         csv.field_size_limit(self.old)
 
 
-DELIMITER_NAMES = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
-
-
 class CsvReader(Reader):
     """CSV or TSV with a header row; fields of any length, quoted fields may span lines. The
     delimiter of a CSV is sniffed from its header unless given (TSV: tab)."""
@@ -392,8 +389,6 @@ class CsvReader(Reader):
         first = next(iter(feed), None) if self.delimiter is None else None
         if self.delimiter is None:
             self.delimiter = sniff_delimiter(first or "")
-            self.sniffed = True
-        self.delimiter_name = DELIMITER_NAMES.get(self.delimiter, repr(self.delimiter))
         lines = iter(feed) if first is None else _chain_first(first, feed)
         with _FieldLimit():
             try:

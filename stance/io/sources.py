@@ -169,11 +169,14 @@ def transcode(handle: IO[bytes], encoding: str) -> Path:
     UTF-8 file; the caller deletes it."""
     reader = codecs.getreader(encoding)(handle, "replace")
     with tempfile.NamedTemporaryFile(prefix="stance-utf8-", delete=False) as copy:
+        first = True
         while True:
             chunk = reader.read(SCAN_BLOCK)
             if not chunk:
                 break
-            copy.write(chunk.lstrip("\ufeff").encode("utf-8", "surrogatepass"))
+            if first:  # the byte order mark
+                chunk, first = chunk.removeprefix("\ufeff"), False
+            copy.write(chunk.encode("utf-8", "surrogatepass"))
     return Path(copy.name)
 
 
