@@ -481,3 +481,20 @@ def test_json_lines_from_a_pipe_to_csv_keeps_the_bytes_peeked_at(tmp_path, monke
     out = tmp_path / "out.csv"
     assert main(["classify", "--input", "-", "--output", str(out), "--quiet"]) == 0
     assert [r["id"] for r in _rows(out)] == [str(i) for i in range(3000)]
+
+
+def test_labelled_files_are_read_in_every_format_with_the_reading_options(tmp_path):
+    from stance.own_data.labelled import read_labelled
+
+    rows = [["tekst", "kode"], ["Luk dem", -1], ["Tak", 1], [None, 0]]
+    xlsx = _xlsx(tmp_path / "gold.xlsx", rows, sheet="Koder", extra_sheet=True)
+    data = read_labelled(
+        xlsx, text_column="tekst", label_column="kode", label_map="-1=against,1=for,0=neutral",
+        sheet="Koder",
+    )  # fmt: skip
+    assert (data.texts, data.labels) == (["Luk dem", "Tak"], ["against", "for"])
+    assert data.skipped == [{"where": "row 4", "reason": "empty text"}]
+    pipe = tmp_path / "gold.csv"
+    pipe.write_bytes("tekst|kode\nMødet|neutral\n".encode("cp1252"))
+    data = read_labelled(pipe, text_column="tekst", label_column="kode", encoding="cp1252")
+    assert (data.texts, data.labels) == (["Mødet"], ["neutral"])

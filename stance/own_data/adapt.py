@@ -784,14 +784,23 @@ def train_file(
     text_column: str = "text",
     label_column: str = "label",
     label_map: str | dict[str, str] | None = None,
+    delimiter: str | None = None,
+    encoding: str | None = None,
+    sheet: str | int | None = None,
     **options: Any,
 ) -> dict[str, Any]:
-    """:func:`train` on a labelled CSV, TSV, JSON Lines or Parquet file (rows without a text
-    or label are left out, counted and recorded)."""
+    """:func:`train` on a labelled file of any format :mod:`stance.io` reads (rows without a
+    text or label are left out, counted and recorded)."""
     from stance.own_data.labelled import read_labelled
 
     data = read_labelled(
-        path, text_column=text_column, label_column=label_column, label_map=label_map
+        path,
+        text_column=text_column,
+        label_column=label_column,
+        label_map=label_map,
+        delimiter=delimiter,
+        encoding=encoding,
+        sheet=sheet,
     )
     summary = {k: v for k, v in data.summary().items() if k != "label_counts"}
     summary["skipped"] = summary["skipped"][:20]

@@ -183,8 +183,11 @@ def evaluate_file(
     references: str = "cv",
     seed: int = 0,
     progress: bool = False,
+    delimiter: str | None = None,
+    encoding: str | None = None,
+    sheet: str | int | None = None,
 ) -> dict[str, Any]:
-    """Evaluate a model on your own labelled file (CSV, TSV, JSON Lines or Parquet).
+    """Evaluate a model on your own labelled file (CSV, TSV, JSON Lines, Parquet or Excel).
 
     Args:
         path: The file, with a text column and a label column.
@@ -199,6 +202,8 @@ def evaluate_file(
             or ``"project"`` (fit them on the project's corpus); see the module docstring.
         seed: Seed of the bootstrap interval and the reference folds.
         progress: Show a progress bar on stderr.
+        delimiter, encoding, sheet: How to read the file (by default detected; see
+            :func:`stance.io.open_reader`).
 
     Returns:
         A JSON-ready dict: ``rows`` (read, used, skipped with line and reason, label counts),
@@ -218,7 +223,13 @@ def evaluate_file(
     (2, ['accuracy', 'confusion', 'ece'])
     """
     data = read_labelled(
-        path, text_column=text_column, label_column=label_column, label_map=label_map
+        path,
+        text_column=text_column,
+        label_column=label_column,
+        label_map=label_map,
+        delimiter=delimiter,
+        encoding=encoding,
+        sheet=sheet,
     )
     result = evaluate_labelled(
         data, model=model, references=references, seed=seed, progress=progress
