@@ -258,6 +258,8 @@ def train(
     authored_path: str | os.PathLike[str] | None = None,
     progress: bool = False,
     log: Callable[[str], None] | None = None,
+    real_train: str | os.PathLike[str] | None = None,
+    real_train_weight: float = 1.0,
 ) -> dict[str, Any]:
     """Train a model on your labelled texts (plus the shipped training data) and say whether
     adapting helped.
@@ -285,6 +287,9 @@ def train(
         corpus_path, authored_path: Other shipped-data files (default: the shipped ones).
         progress: Show a progress bar on stderr.
         log: Called with one line per step (default: the module logger).
+        real_train: A real training pool (JSON Lines); its training part joins the shipped
+            training data, each text weighing ``real_train_weight`` (see
+            :func:`stance.training.trainset.build_training_set`).
 
     Returns:
         The ``adaptation`` record also written into ``metadata.json``: ``cv`` (macro-F1 with a
@@ -332,9 +337,18 @@ def train(
     recipe = _Recipe(backend, hyperparameters, base_model, device)
     from stance.training.recipes import common_metadata, library_versions, training_data
 
-    shipped = training_data(
+    shipped: Any = training_data(
         corpus_path=corpus_path, authored_path=authored_path, splits=("train", "dev"), seed=seed
     )
+    shipped_weights = [1.0] * len(shipped)
+    if real_train is not None:  # the pool's training part joins the shipped data
+        from stance.training.trainset import build_training_set
+
+        shipped = build_training_set(
+            real_train=real_train, real_weight=real_train_weight, corpus_path=corpus_path,
+            authored_path=authored_path, seed=seed,
+        )
+        shipped_weights = shipped.weights
     fold_of = stratified_folds(labels, folds, seed)
     weights = [float(user_weight)] if user_weight is not None else None
     proxy = None
@@ -358,7 +372,7 @@ def train(
             model = recipe_.fit(
                 shipped.texts + user_texts,
                 shipped.labels + user_labels,
-                [1.0] * len(shipped) + [w] * len(user_texts),
+                shipped_weights + [w] * len(user_texts),
                 seed,
             )
         if bar is not None:
@@ -426,7 +440,7 @@ def train(
     if with_shipped_data:
         all_texts = shipped.texts + texts
         all_labels = shipped.labels + labels
-        sample_weight: list[float] | None = [1.0] * len(shipped) + [chosen] * n_user
+        sample_weight: list[float] | None = shipped_weights + [chosen] * n_user
         groups = shipped.groups + ["user"] * n_user
         origins = shipped.origins + ["user"] * n_user
         description = dict(shipped.description)
