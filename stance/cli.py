@@ -163,7 +163,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="NAME=VALUE",
         help="change one of the shipped model's hyperparameters (repeatable), e.g. --set C=3",
     )
-    train.add_argument("--real-train", type=Path, default=None, help="a real training pool (JSON Lines) to add")
+    train.add_argument("--real-train", type=Path, help="a real pool (JSON Lines) to add")
     train.add_argument("--real-train-weight", type=float, default=1.0, help="weight of a pool text")
     train.add_argument("--json", action="store_true", help="print the report as JSON")
     train.add_argument("--quiet", action="store_true", help="no progress")

@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import json
 import time
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -24,37 +23,17 @@ import numpy as np
 
 from stance.data.realpool import pool_fingerprint, pool_part, read_real_pool
 from stance.evaluation.poolcv import (
-    PoolVariant,
     cross_validate,
+    declared_variants,
     half_differences,
     kind_report,
     page_bootstrap,
     page_folds,
     predicted_labels,
 )
-from stance.training.baseline import BaselineConfig
 from stance.training.trainset import build_training_set
 
 REPO = Path(__file__).resolve().parents[1]
-
-
-def declared_variants() -> dict[str, PoolVariant]:
-    """The variants of docs/real-training.md, "Variants, declared before running"."""
-    from stance.training.knowledge import FEATURE_GROUPS, _without, register
-
-    no_form = register("domain-without-text-shape", _without(FEATURE_GROUPS["text shape"]))
-    shipped = BaselineConfig()
-    return {
-        "a": PoolVariant("a", "shipped recipe, no pool", use_pool=False),
-        "b": PoolVariant("b", "+ pool, weight 1"),
-        "c": PoolVariant("c", "+ pool, authored texts weight 0.3", authored_weight=0.3),
-        "d": PoolVariant("d", "pool only", use_project=False),
-        "e": PoolVariant("e", "b without the form features", featurizer=no_form),
-        "f": PoolVariant(
-            "f", "b without the domain block", config=replace(shipped, domain_weight=0.0)
-        ),
-        "g": PoolVariant("g", "b with pool comments weight 3", comment_weight=3.0),
-    }
 
 
 COMPARISONS: list[tuple[str, str]] = [

@@ -36,8 +36,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--without-authored", action="store_true", help="ignore authored texts")
     parser.add_argument("--authored-fraction", type=float, default=1.0)
     parser.add_argument(
-        "--real-train", type=Path, default=None, help="a real training pool (JSON Lines); its "
-        "training part joins the training texts, its calibration part fits the temperature"
+        "--real-train",
+        type=Path,
+        default=None,
+        help="a real training pool (JSON Lines); its "
+        "training part joins the training texts, its calibration part fits the temperature",
     )
     parser.add_argument("--real-weight", type=float, default=1.0, help="weight of a pool text")
     parser.add_argument(

@@ -70,7 +70,9 @@ class PoolUnit:
 
     def example(self) -> Example:
         """The unit as a training example grouped by its page (``origin`` = ``"real"``)."""
-        return Example(self.id, self.text, self.label, self.source_url, "real", source=self.source_url)
+        return Example(
+            self.id, self.text, self.label, self.source_url, "real", source=self.source_url
+        )
 
 
 def page_part(source_url: str, calibration_share: float = CALIBRATION_SHARE) -> str:
@@ -112,7 +114,9 @@ def read_real_pool(path: str | Path) -> list[PoolUnit]:
             raise CorpusError(path, number, f"{row['kind']!r} is not one of {POOL_KINDS}", "kind")
         confidence = row.get("confidence")
         if confidence is not None and (
-            not isinstance(confidence, int) or isinstance(confidence, bool) or not 1 <= confidence <= 3
+            not isinstance(confidence, int)
+            or isinstance(confidence, bool)
+            or not 1 <= confidence <= 3
         ):
             raise CorpusError(path, number, f"{confidence!r} is not 1, 2 or 3", "confidence")
         if row["id"] in seen:

@@ -253,3 +253,22 @@ def half_differences(
             - macro_f1(list(gold_a[idx]), list(second_a[idx]))
         )
     return out[0], out[1]
+
+
+def declared_variants() -> dict[str, PoolVariant]:
+    """The variants of docs/real-training.md, "Variants, declared before running"."""
+    from stance.training.knowledge import FEATURE_GROUPS, _without, register
+
+    no_form = register("domain-without-text-shape", _without(FEATURE_GROUPS["text shape"]))
+    shipped = BaselineConfig()
+    return {
+        "a": PoolVariant("a", "shipped recipe, no pool", use_pool=False),
+        "b": PoolVariant("b", "+ pool, weight 1"),
+        "c": PoolVariant("c", "+ pool, authored texts weight 0.3", authored_weight=0.3),
+        "d": PoolVariant("d", "pool only", use_project=False),
+        "e": PoolVariant("e", "b without the form features", featurizer=no_form),
+        "f": PoolVariant(
+            "f", "b without the domain block", config=replace(shipped, domain_weight=0.0)
+        ),
+        "g": PoolVariant("g", "b with pool comments weight 3", comment_weight=3.0),
+    }

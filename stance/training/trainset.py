@@ -20,7 +20,8 @@ from pathlib import Path
 from typing import Any
 
 from stance.data.realpool import PoolUnit, describe_pool, pool_part, read_real_pool
-from stance.data.trainset import TrainingSet, build_training_set as _project_set, load_examples
+from stance.data.trainset import TrainingSet, load_examples
+from stance.data.trainset import build_training_set as _project_set
 from stance.errors import ConfigError
 
 
@@ -118,7 +119,8 @@ def build_training_set(
     """
     if real_weight < 0 or authored_weight < 0:
         raise ConfigError(
-            f"weights must be >= 0, got real_weight={real_weight}, authored_weight={authored_weight}"
+            f"weights must be >= 0, got real_weight={real_weight}, "
+            f"authored_weight={authored_weight}"
         )
     if real_train is not None and pool is not None:
         raise ConfigError("pass the pool as a path (real_train) or as units (pool), not both")
