@@ -106,7 +106,9 @@ def main(argv: list[str] | None = None) -> None:
             variant = replace(base, use_authored=authored, use_pool=n != 0)
             used: list[int] = []
 
-            def shrink(train_units: list[PoolUnit], k: int, n: int | None = n) -> list[PoolUnit]:
+            def shrink(
+                train_units: list[PoolUnit], k: int, n: int | None = n, used: list[int] = used
+            ) -> list[PoolUnit]:
                 chosen = subsample(train_units, n, args.seed + 1000 * (k + 1))
                 used.append(len(chosen))
                 return chosen
