@@ -45,6 +45,10 @@ MODULES = [
     "stance.formats",
     "stance.workers",
     "stance.frame",
+    "stance.data.realpool",
+    "stance.training.trainset",
+    "stance.evaluation.poolcv",
+    "stance.training.poolcalibration",
 ]
 
 
