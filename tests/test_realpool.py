@@ -107,3 +107,13 @@ def test_manifest_has_no_texts(tmp_path: Path) -> None:
     assert [r["id"] for r in rows] == sorted(u.id for u in units)
     assert {r["part"] for r in rows} <= {"train", "calibration"}
     assert all(len(r["text_sha256"]) == 64 for r in rows)
+
+
+def test_dataset_card_tables_match_the_committed_manifest() -> None:
+    from stance.data.realpool import manifest_tables, read_manifest
+
+    repo = Path(__file__).resolve().parents[1]
+    rows = read_manifest(repo / "labelled" / "realtrain-manifest.csv")
+    card = (repo / "labelled" / "README.md").read_text("utf-8")
+    assert manifest_tables(rows) in card
+    assert {r["part"] for r in rows} == {"train", "calibration"}

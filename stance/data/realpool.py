@@ -191,3 +191,52 @@ def write_manifest(units: Sequence[PoolUnit], path: str | Path) -> Path:
                 ]
             )
     return path
+
+
+def read_manifest(path: str | Path) -> list[dict[str, str]]:
+    """The rows of a manifest CSV written by :func:`write_manifest`.
+
+    Raises:
+        CorpusError: the file is missing or lacks a manifest column.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise CorpusError(path, None, "manifest not found")
+    with path.open(encoding="utf-8", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    missing = [name for name in MANIFEST_FIELDS if rows and name not in rows[0]]
+    if missing:
+        raise CorpusError(path, 1, f"missing column(s) {missing}")
+    return rows
+
+
+def manifest_tables(rows: Sequence[dict[str, str]]) -> str:
+    """Markdown count tables of a manifest: label by kind for each part, and the hosts."""
+    from urllib.parse import urlparse
+
+    lines = [
+        "| part | kind | against | for | neutral | units | pages |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for part in ("all", *PARTS):
+        in_part = [r for r in rows if part == "all" or r["part"] == part]
+        for kind in ("all", *POOL_KINDS):
+            chosen = [r for r in in_part if kind == "all" or r["kind"] == kind]
+            counts = Counter(r["label"] for r in chosen)
+            pages = len({r["source_url"] for r in chosen})
+            lines.append(
+                f"| {part} | {kind} | {counts['against']} | {counts['for']} | "
+                f"{counts['neutral']} | {len(chosen)} | {pages} |"
+            )
+    hosts = Counter(urlparse(r["source_url"]).netloc.removeprefix("www.") for r in rows)
+    confidence = Counter(r["confidence"] for r in rows)
+    lines += [
+        "",
+        "Units by annotator confidence (the lower of the two): "
+        + ", ".join(f"{c}: {confidence[c]}" for c in sorted(confidence, reverse=True)),
+        "",
+        f"{len(hosts)} sites; the ten with most units: "
+        + ", ".join(f"{h} ({n})" for h, n in hosts.most_common(10))
+        + ".",
+    ]
+    return "\n".join(lines)
