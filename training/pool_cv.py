@@ -1,7 +1,7 @@
 """Page-grouped cross-validation over the real pool's training part: the declared variants.
 
 Usage: python training/pool_cv.py --real-train PATH [--real-dev PATH] [--folds 5] [--seed 0]
-       [--variants a,b,...] [--output reports/pool-cv.json]
+       [--variants a,b,...] [--compare new:old,...] [--output reports/pool-cv.json]
 
 Each variant (declared in docs/real-training.md before it was run) is trained in each fold on its
 project texts plus the other folds' pool units and predicts the held-out fold's pool units; the
@@ -54,6 +54,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--variants", default="a,b,c,d,e,f,g")
+    parser.add_argument(
+        "--compare",
+        default="",
+        help="more new:old pairs to compare, e.g. f:e (when a decision makes another variant "
+        "the one to compare against)",
+    )
     parser.add_argument("--output", type=Path, default=REPO / "reports" / "pool-cv.json")
     parser.add_argument("--cache", type=Path, default=REPO / "reports" / "pool-cv")
     args = parser.parse_args(argv)
@@ -126,7 +132,8 @@ def main(argv: list[str] | None = None) -> None:
             }
         report["variants"][name] = entry
         print(name, variant.description, json.dumps(entry["oof_macro_f1"]), entry.get("dev"))
-    for new, old in COMPARISONS:
+    extra = [tuple(pair.split(":")) for pair in args.compare.split(",") if pair.strip()]
+    for new, old in COMPARISONS + extra:
         if new in predictions and old in predictions:
             boot = page_bootstrap(
                 gold, predictions[new], predictions[old], pages, kinds, seed=args.seed
