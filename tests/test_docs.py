@@ -49,6 +49,7 @@ MODULES = [
     "stance.training.trainset",
     "stance.evaluation.poolcv",
     "stance.training.poolcalibration",
+    "stance.evaluation.realcard",
 ]
 
 

@@ -123,3 +123,20 @@ def test_page_bootstrap_of_a_variant_against_itself_is_zero() -> None:
     better = page_bootstrap(gold, gold, first, pages, kinds, n_resamples=50)
     assert better["all"]["ci95"][0] > 0 and better["comment"]["p_first_wins"] == 1.0
     assert all(d > 0 for d in half_differences(gold, gold, first, pages))
+
+
+def test_shipped_baseline_records_its_real_text_confusion() -> None:
+    """The contract the shares estimator reads: key, labels, integer counts, per kind."""
+    repo = Path(__file__).resolve().parents[1]
+    meta = json.loads((repo / "models" / "baseline" / "metadata.json").read_text("utf-8"))
+    pool = meta["training_data"].get("real_train")
+    if not pool:
+        pytest.skip("the shipped baseline did not train on a real pool")
+    block = meta["real_text_confusion"]
+    assert block["labels"] == ["against", "for", "neutral"]
+    assert block["pool_fingerprint"] == pool["fingerprint"]
+    assert block["n"] == sum(map(sum, block["counts"]))
+    assert all(isinstance(c, int) for row in block["counts"] for c in row)
+    assert set(block["per_kind"]) == {"comment", "article_paragraph"}
+    assert sum(b["n"] for b in block["per_kind"].values()) == block["n"]
+    assert len(block["mean_probabilities"]) == 3 and "calibration part" in block["source"]

@@ -69,6 +69,22 @@ def _confusion_table(block: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def macro_f1_from_counts(counts: list[list[int]]) -> float:
+    """Macro-F1 over the labels with gold examples, from a confusion matrix (rows true).
+
+    >>> round(macro_f1_from_counts([[2, 0, 0], [0, 0, 0], [1, 0, 1]]), 3)
+    0.733
+    """
+    scores = []
+    for i in range(len(counts)):
+        gold = sum(counts[i])
+        if not gold:
+            continue
+        predicted = sum(row[i] for row in counts)
+        scores.append(2 * counts[i][i] / (gold + predicted))
+    return sum(scores) / len(scores) if scores else 0.0
+
+
 def real_training_section(metadata: dict[str, Any], reports: Path) -> str:
     """The Markdown section (empty when the model did not train on a real pool)."""
     pool = (metadata.get("training_data") or {}).get("real_train")
@@ -133,6 +149,15 @@ def real_training_section(metadata: dict[str, Any], reports: Path) -> str:
             "calibrated probabilities and a block per kind):",
             "",
             _confusion_table(confusion),
+            "",
+            "Macro-F1 on the calibration part (held out by page, never trained on, never used"
+            " to choose; the temperature does not change labels): "
+            f"{macro_f1_from_counts(confusion['counts']):.3f}"
+            + "".join(
+                f", {kind} {macro_f1_from_counts(block['counts']):.3f} (n = {block['n']})"
+                for kind, block in confusion["per_kind"].items()
+            )
+            + ". Comments there have no `for` unit, so their macro-F1 averages two labels.",
         ]
     behaviour = _load(reports / "behaviour.json")
     name = metadata.get("name", "baseline")
