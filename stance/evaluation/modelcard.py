@@ -39,6 +39,13 @@ def _epoch_sentence(metadata: dict[str, Any]) -> str:
     )
 
 
+def _behaviour(metadata: dict[str, Any]) -> str:
+    from stance.data.corpus import repo_root
+    from stance.evaluation.realcard import behaviour_section
+
+    return behaviour_section(metadata, repo_root() / "reports")
+
+
 def write_bert_card(
     path: Path, metadata: dict[str, Any], report: dict[str, Any] | None = None
 ) -> None:
@@ -115,7 +122,7 @@ not calibrate.
 ## Evaluation
 
 {scores}
-
+{_behaviour(metadata)}
 ## Intended use and limitations
 
 For researchers, journalists and analysts who measure stance toward Danish jobcentres in

@@ -97,7 +97,11 @@ def real_training_section(metadata: dict[str, Any], reports: Path) -> str:
         f"Trained on the corpus units, {data.get('n_authored')} authored texts (weight "
         f"{data.get('authored_weight', 1.0):g}) and the **training part** of a real training "
         f"pool: {pool['n_units']} real units from {pool['n_pages']} pages (weight "
-        f"{pool['weight']:g}; by label {pool['by_label']}, by kind {pool['by_kind']}; pool "
+        f"{pool['weight']:g}; by label "
+        + ", ".join(f"{k} {v}" for k, v in pool["by_label"].items())
+        + "; by kind "
+        + ", ".join(f"{k} {v}" for k, v in pool["by_kind"].items())
+        + "; pool "
         f"fingerprint `{pool['fingerprint'][:16]}…`). The pool's texts are not distributed: "
         "`labelled/realtrain-manifest.csv` lists ids, pages, labels, parts and text hashes. "
         "Retrain with `python training/train_baseline.py --real-train PATH "
@@ -116,7 +120,8 @@ def real_training_section(metadata: dict[str, Any], reports: Path) -> str:
             "paired bootstrap over pages (1,000 resamples). The dev columns: the variant trained"
             " on the whole training part, scored on the 244-text real dev set (a second opinion"
             ", not used to choose). Made by `python training/pool_cv.py --real-train PATH "
-            "--real-dev PATH`; the rule and the decision are in `docs/real-training.md`.",
+            "--real-dev PATH --compare f:e,e:a`; the rule and the decision are in "
+            "`docs/real-training.md`.",
             "",
             pool_cv_table(cv),
         ]
@@ -159,20 +164,30 @@ def real_training_section(metadata: dict[str, Any], reports: Path) -> str:
             )
             + ". Comments there have no `for` unit, so their macro-F1 averages two labels.",
         ]
+    parts.append(behaviour_section(metadata, reports))
+    return "\n".join(parts) + "\n"
+
+
+def behaviour_section(metadata: dict[str, Any], reports: Path) -> str:
+    """The behavioural checks of the model named in ``metadata`` (empty without a report)."""
     behaviour = _load(reports / "behaviour.json")
     name = metadata.get("name", "baseline")
-    if behaviour and name in behaviour:
-        from stance.evaluation.behaviour import behaviour_table
+    if not behaviour or name not in behaviour:
+        return ""
+    from stance.evaluation.behaviour import behaviour_table
 
-        parts += [
+    return "\n".join(
+        [
             "",
             "## Behavioural checks",
             "",
             "A small templated Danish suite in the spirit of CheckList (Ribeiro et al. 2020), "
             "written for the project (constructed text): minimum functionality (MFT), "
             "invariance (INV) and direction (DIR) checks. It diagnoses; it did not choose the "
-            "model. Made by `python training/behaviour.py --model models/baseline`.",
+            "model. Made by `python training/behaviour.py --model models/baseline --model "
+            "models/bert` (`reports/behaviour.json`).",
             "",
             behaviour_table(behaviour[name]),
+            "",
         ]
-    return "\n".join(parts) + "\n"
+    )
