@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from stance.data.realpool import pool_part, read_real_pool
+from stance.data.realpool import pool_fingerprint, pool_part, read_real_pool
 from stance.errors import ConfigError
 from stance.evaluation.poolcv import (
     PoolVariant,
@@ -140,3 +140,26 @@ def test_shipped_baseline_records_its_real_text_confusion() -> None:
     assert set(block["per_kind"]) == {"comment", "article_paragraph"}
     assert sum(b["n"] for b in block["per_kind"].values()) == block["n"]
     assert len(block["mean_probabilities"]) == 3 and "calibration part" in block["source"]
+
+
+def test_stance_train_adds_the_pool_to_the_shipped_data(tmp_path: Path, small_data) -> None:
+    from stance.training.adapt import train
+
+    pool = synthetic_pool(tmp_path / "pool.jsonl")
+    labels = ["against", "for", "neutral"] * 6
+    texts = [f"{WORDS[label]}, skriver bruger {i}." for i, label in enumerate(labels)]
+    train(
+        texts,
+        labels,
+        output=tmp_path / "mine",
+        folds=2,
+        user_weight=2.0,
+        corpus_path=small_data[0],
+        authored_path=small_data[1],
+        real_train=pool,
+        real_train_weight=0.5,
+    )
+    meta = json.loads((tmp_path / "mine" / "metadata.json").read_text("utf-8"))
+    described = meta["training_data"]["real_train"]
+    assert described["weight"] == 0.5 and described["part"] == "train"
+    assert described["fingerprint"] == pool_fingerprint(read_real_pool(pool))
