@@ -51,7 +51,7 @@ def _fill(template: str, cities: Sequence[str] = CITIES[:3]) -> list[str]:
     return [template.format(city=c) for c in cities] if "{city}" in template else [template]
 
 
-MFT: dict[str, tuple[str, str | None, str | None, tuple[str, ...]]] = {
+MFT: dict[str, tuple[str | None, str | None, str | None, tuple[str, ...]]] = {
     # capability: (expected, not_label, description, templates)
     "praise -> for": (
         "for",

@@ -82,17 +82,17 @@ def calibrate_on_pool(
     texts = [u.text for u in calibration_units]
     y = np.array([LABEL2ID[u.label] for u in calibration_units])
     logits = classifier.logits(texts)
-    temperature = fit_temperature(logits, y)
+    temperature = fit_temperature(logits, y.tolist())
 
     def summary(t: float) -> dict[str, Any]:
         logp = _log_softmax(logits / t)
         probs = np.exp(logp)
         return {
-            "ece": round(expected_calibration_error(probs, y), 4),
+            "ece": round(expected_calibration_error(probs, y.tolist()), 4),
             "nll": round(float(-logp[np.arange(len(y)), y].mean()), 4),
             "reliability": [
                 [round(a, 3), round(b, 3), round(c, 3), d]
-                for a, b, c, d in reliability_bins(probs, y)
+                for a, b, c, d in reliability_bins(probs, y.tolist())
             ],
         }
 

@@ -171,7 +171,7 @@ def train_and_save_bert(
     )
     corpus, _, _ = load_examples(corpus_path, authored_path, use_authored=False)
     dev = [e for e in corpus if e.split == "dev"]
-    metadata = {
+    metadata: dict[str, Any] = {
         "name": output.name,
         "created": dt.date.today().isoformat(),
         "training_data": mix.description,
