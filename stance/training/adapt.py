@@ -345,8 +345,11 @@ def train(
         from stance.training.trainset import build_training_set
 
         shipped = build_training_set(
-            real_train=real_train, real_weight=real_train_weight, corpus_path=corpus_path,
-            authored_path=authored_path, seed=seed,
+            real_train=real_train,
+            real_weight=real_train_weight,
+            corpus_path=corpus_path,
+            authored_path=authored_path,
+            seed=seed,
         )
         shipped_weights = shipped.weights
     fold_of = stratified_folds(labels, folds, seed)
