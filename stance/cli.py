@@ -269,6 +269,8 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="NAME=VALUE",
         help="change one of the shipped model's hyperparameters (repeatable), e.g. --set C=3",
     )
+    train.add_argument("--real-train", type=Path, help="a real pool (JSON Lines) to add")
+    train.add_argument("--real-train-weight", type=float, default=1.0, help="weight of a pool text")
     train.add_argument("--json", action="store_true", help="print the report as JSON")
     train.add_argument("--quiet", action="store_true", help="no progress")
 
@@ -531,6 +533,8 @@ def _train(args: argparse.Namespace, argv: Sequence[str] | None) -> int:
         hyperparameters=_hyperparameters(args.set),
         source=source,
         command=_command_line(argv),
+        real_train=args.real_train,
+        real_train_weight=args.real_train_weight,
         progress=not args.quiet,
         log=(lambda _: None) if args.quiet else (lambda line: print(line, file=sys.stderr)),
     )

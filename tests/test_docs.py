@@ -51,6 +51,11 @@ MODULES = [
     "stance.cli",
     "stance.workers",
     "stance.frame",
+    "stance.data.realpool",
+    "stance.training.trainset",
+    "stance.evaluation.poolcv",
+    "stance.training.poolcalibration",
+    "stance.evaluation.realcard",
 ]
 
 

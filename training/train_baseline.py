@@ -2,6 +2,7 @@
 
 Usage: python training/train_baseline.py [--output models/baseline] [--seed 0]
        [--config FILE] [--without-authored] [--authored-fraction F]
+       [--real-train PATH [--real-weight W] [--authored-weight W]]
 
 Trains on the corpus train + dev units plus the authored texts with the shipped recipe: the
 defaults of stance.training.baseline.BaselineConfig (chosen on a real dev set, see
@@ -34,6 +35,17 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--authored", type=Path, default=None, help="authored.jsonl to train on")
     parser.add_argument("--without-authored", action="store_true", help="ignore authored texts")
     parser.add_argument("--authored-fraction", type=float, default=1.0)
+    parser.add_argument(
+        "--real-train",
+        type=Path,
+        default=None,
+        help="a real training pool (JSON Lines); its "
+        "training part joins the training texts, its calibration part fits the temperature",
+    )
+    parser.add_argument("--real-weight", type=float, default=1.0, help="weight of a pool text")
+    parser.add_argument(
+        "--authored-weight", type=float, default=1.0, help="weight of an authored text"
+    )
     args = parser.parse_args(argv)
 
     config = BaselineConfig() if args.config is None else read_baseline_config(args.config)
@@ -45,10 +57,16 @@ def main(argv: list[str] | None = None) -> None:
         authored_path=args.authored,
         use_authored=not args.without_authored,
         authored_fraction=args.authored_fraction,
+        real_train=args.real_train,
+        real_weight=args.real_weight,
+        authored_weight=args.authored_weight,
     )
     data = classifier.metadata["training_data"]
+    pool = data.get("real_train")
     print(
-        f"trained on {data['n_corpus']} corpus units + {data['n_authored']} authored texts in "
+        f"trained on {data['n_corpus']} corpus units + {data['n_authored']} authored texts"
+        + (f" + {pool['n_units']} real pool units (weight {pool['weight']:g})" if pool else "")
+        + " in "
         f"{classifier.metadata['training_seconds']} s; temperature {classifier.temperature:.3f}; "
         f"wrote {args.output}"
     )

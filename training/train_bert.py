@@ -2,7 +2,8 @@
 
 Usage: python training/train_bert.py [--base-model Maltehb/danish-bert-botxo] [--output models/bert]
        [--device auto] [--epochs 10] [--lr 1e-4] [--batch-size 32] [--max-length 128]
-       [--seed 0] [--without-authored] [--authored-fraction F] [--keep-last-epoch]
+       [--seed 0] [--without-authored] [--authored-fraction F]
+       [--real-train PATH [--real-weight W] [--authored-weight W]] [--keep-last-epoch]
 
 Offline, pass a local directory, e.g. --base-model models/danish-mini-bert (made by
 training/pretrain_mlm.py). Trains on the corpus train split plus the authored texts, keeps the
@@ -39,6 +40,17 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--authored", type=Path, default=None)
     parser.add_argument("--without-authored", action="store_true")
     parser.add_argument("--authored-fraction", type=float, default=1.0)
+    parser.add_argument(
+        "--real-train",
+        type=Path,
+        default=None,
+        help="a real training pool (JSON Lines); its "
+        "training part joins the training texts, its calibration part fits the temperature",
+    )
+    parser.add_argument("--real-weight", type=float, default=1.0, help="weight of a pool text")
+    parser.add_argument(
+        "--authored-weight", type=float, default=1.0, help="weight of an authored text"
+    )
     parser.add_argument("--no-progress", action="store_true")
     parser.add_argument(
         "--keep-last-epoch",
@@ -65,6 +77,9 @@ def main(argv: list[str] | None = None) -> None:
         authored_path=args.authored,
         use_authored=not args.without_authored,
         authored_fraction=args.authored_fraction,
+        real_train=args.real_train,
+        real_weight=args.real_weight,
+        authored_weight=args.authored_weight,
         progress=not args.no_progress,
         keep_last_epoch=args.keep_last_epoch,
     )

@@ -39,6 +39,13 @@ def _epoch_sentence(metadata: dict[str, Any]) -> str:
     )
 
 
+def _behaviour(metadata: dict[str, Any]) -> str:
+    from stance.data.corpus import repo_root
+    from stance.evaluation.realcard import behaviour_section
+
+    return behaviour_section(metadata, repo_root() / "reports")
+
+
 def write_bert_card(
     path: Path, metadata: dict[str, Any], report: dict[str, Any] | None = None
 ) -> None:
@@ -115,7 +122,7 @@ not calibrate.
 ## Evaluation
 
 {scores}
-
+{_behaviour(metadata)}
 ## Intended use and limitations
 
 For researchers, journalists and analysts who measure stance toward Danish jobcentres in
@@ -160,6 +167,16 @@ def write_baseline_card(
         )
     else:
         scores = "Not evaluated yet: run `python training/evaluate.py --update-model-card`."
+    from stance.data.corpus import repo_root
+    from stance.evaluation.realcard import real_training_section
+
+    real = real_training_section(metadata, repo_root() / "reports")
+    if real:
+        scores += (
+            "\n\nThese rows are the shipped model itself; LODO retrains the recipe on the "
+            "corpus and authored texts only (without the pool). The real dev set served as the "
+            "second opinion when the recipe was chosen (see below).\n\n" + real
+        )
     blocks = [f"word 1–{hyper.get('word_ngram_max')}-grams"]
     blocks.append(f"character {hyper.get('char_ngram_min')}–{hyper.get('char_ngram_max')}-grams")
     if hyper.get("domain_weight"):

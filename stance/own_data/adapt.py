@@ -240,6 +240,12 @@ def _replace_dir(written: Path, output: Path) -> None:
         written.rename(output)
 
 
+def shipped_weights(shipped: Any) -> list[float]:
+    """Each shipped training text's weight: its own (a mix with the real pool) or 1."""
+    weights = getattr(shipped, "weights", None)
+    return list(weights) if weights else [1.0] * len(shipped)
+
+
 def train(
     texts: Sequence[str],
     labels: Sequence[str],
@@ -259,6 +265,8 @@ def train(
     authored_path: str | os.PathLike[str] | None = None,
     progress: bool = False,
     log: Callable[[str], None] | None = None,
+    real_train: str | os.PathLike[str] | None = None,
+    real_train_weight: float = 1.0,
 ) -> dict[str, Any]:
     """Train a model on your labelled texts (plus the shipped training data) and say whether
     adapting helped.
@@ -286,6 +294,10 @@ def train(
         corpus_path, authored_path: Other shipped-data files (default: the shipped ones).
         progress: Show a progress bar on stderr.
         log: Called with one line per step (default: the module logger).
+        real_train: A real training pool (JSON Lines); its training part joins the shipped
+            training data, each text weighing ``real_train_weight`` (see
+            :func:`stance.training.trainset.build_training_set`).
+        real_train_weight: Weight of each pool text in the loss.
 
     Returns:
         The ``adaptation`` record also written into ``metadata.json``: ``cv`` (macro-F1 with a
@@ -314,12 +326,22 @@ def train(
     recipe = _Recipe(backend, hyperparameters, base_model, device)
     from stance.training.recipes import training_data
 
-    shipped = training_data(
+    shipped: Any = training_data(
         corpus_path=None if corpus_path is None else Path(corpus_path),
         authored_path=None if authored_path is None else Path(authored_path),
         splits=("train", "dev"),
         seed=seed,
     )
+    if real_train is not None:  # the pool's training part joins the shipped data
+        from stance.training.trainset import build_training_set
+
+        shipped = build_training_set(
+            real_train=real_train,
+            real_weight=real_train_weight,
+            corpus_path=corpus_path,
+            authored_path=authored_path,
+            seed=seed,
+        )
     weights = [float(user_weight)] if user_weight is not None else None
     proxy = None
     if weights is None:
@@ -442,7 +464,7 @@ class _Folds:
             model = recipe.fit(
                 self.shipped.texts + user_texts,
                 self.shipped.labels + user_labels,
-                [1.0] * len(self.shipped) + [w] * len(user_texts),
+                shipped_weights(self.shipped) + [w] * len(user_texts),
                 self.seed,
             )
         if self.bar is not None:
@@ -555,7 +577,7 @@ def _final_data(
         data = _TrainingSet(
             shipped.texts + texts,
             shipped.labels + labels,
-            [1.0] * len(shipped) + [chosen] * n_user,
+            shipped_weights(shipped) + [chosen] * n_user,
             shipped.groups + ["user"] * n_user,
             shipped.origins + ["user"] * n_user,
             dict(shipped.description),
