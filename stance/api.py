@@ -23,14 +23,9 @@ _lock = threading.Lock()
 
 
 def _load(path: Path) -> Classifier:
-    meta = read_metadata(path)
-    if meta["backend"] == "bert":
-        from stance.backends.bert import BertClassifier
+    from stance.backends import registry
 
-        return BertClassifier.load(path, meta)
-    from stance.backends.baseline import BaselineClassifier
-
-    return BaselineClassifier.load(path, meta)
+    return registry.load(path, read_metadata(path))
 
 
 def load_classifier(model: ModelRef = "baseline") -> Classifier:

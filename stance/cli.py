@@ -129,7 +129,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     train.add_argument("--output", type=Path, required=True, help="model directory to write")
     _add_labelled_file(train)
-    train.add_argument("--backend", choices=["baseline", "bert"], default="baseline")
+    from stance.backends.registry import names as backend_names
+
+    train.add_argument("--backend", choices=backend_names(), default="baseline")
     data = train.add_mutually_exclusive_group()
     data.add_argument(
         "--with-shipped-data",

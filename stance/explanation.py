@@ -161,7 +161,6 @@ def _spread(
 
 def linear_word_weights(classifier: Any, text: str) -> tuple[list[tuple[int, int]], np.ndarray]:
     """Per word of ``text``, its summed contribution to each label's centred logit."""
-    from stance.backends.baseline import HashedBlock
     from stance.features.ngrams import columns_of, hash_blocks, hash_strings
 
     words = _word_spans(text)
@@ -169,7 +168,7 @@ def linear_word_weights(classifier: Any, text: str) -> tuple[list[tuple[int, int
     totals = np.zeros((len(words), len(LABELS)))
     for spec in classifier.features.blocks:
         block, index = classifier.block(spec.name)
-        if isinstance(spec, HashedBlock):
+        if spec.kind == "hashed":
             hasher = spec.hasher
             found = hash_blocks([text], [hasher])[0]
             nothing = (found[0][:0], found[1][:0])
@@ -237,8 +236,8 @@ def explain(
             input for NFC text).
         model: As in :func:`stance.classify`.
         top: How many spans to keep per label.
-        method: ``"linear"`` (baseline only) or ``"occlusion"``; default: linear for the
-            baseline, occlusion otherwise.
+        method: ``"linear"`` (backends with linear contributions, such as the baseline) or
+            ``"occlusion"``; default: linear where the backend has it, occlusion otherwise.
 
     >>> e = explain("Jobcentret er en skændsel, luk det.")
     >>> e.prediction.label
@@ -254,11 +253,9 @@ def explain(
     text = prepare_text(text)
     classifier = load_classifier(model)
     if method is None:
-        method = "linear" if classifier.backend == "baseline" else "occlusion"
+        method = "linear" if classifier.has_contributions else "occlusion"
     if method == "linear":
-        if classifier.backend != "baseline":
-            raise ValueError("the linear method needs the baseline; use method='occlusion'")
-        units, weights = linear_word_weights(classifier, text)
+        units, weights = classifier.contributions(text)
     elif method == "occlusion":
         units, weights = occlusion_word_weights(classifier, text)
     else:

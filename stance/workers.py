@@ -129,10 +129,7 @@ def _start_worker(model: str, threads: int) -> None:
         from stance.api import load_classifier
 
         _classifier = load_classifier(model)
-        if _classifier.backend == "bert":
-            import torch
-
-            torch.set_num_threads(threads)
+        _classifier.set_threads(threads)
     except BaseException as exc:  # re-raised with the first chunk, where the caller sees it
         _load_error = exc
 

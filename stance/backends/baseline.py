@@ -496,6 +496,10 @@ class BaselineClassifier(Classifier):
     scikit-learn pipeline, as training does).
     """
 
+    format_version: ClassVar[int] = 2
+    readable_formats: ClassVar[tuple[int, ...]] = (1, 2)
+    has_contributions: ClassVar[bool] = True
+
     def __init__(
         self,
         features: BaselineFeatures,
@@ -559,6 +563,14 @@ class BaselineClassifier(Classifier):
                 return dense, None
         names = [spec.name for spec in self.features.blocks]
         raise KeyError(f"no block {name!r}; blocks: {names}")
+
+    def contributions(self, text: str) -> tuple[list[tuple[int, int]], np.ndarray]:
+        """Per word of ``text``, its summed contribution to each label's centred logit: each
+        hashed n-gram's TF-IDF value times its centred coefficient, and each dense block's
+        change when a lexicon hit (or word) is blanked out."""
+        from stance.explanation import linear_word_weights
+
+        return linear_word_weights(self, text)
 
     def _logits(self, texts: list[str]) -> np.ndarray:
         logits = np.zeros((len(texts), len(LABELS)))
@@ -703,7 +715,7 @@ def save_format_1(classifier: BaselineClassifier, path: str | Path) -> Path:
         compresslevel=9,
     )
     meta = {k: v for k, v in classifier.metadata.items() if k not in ("features",)}
-    write_metadata(path, meta, format_version=1)
+    write_metadata(path, meta, version=1)
     (path / MODEL_FILE).unlink(missing_ok=True)
     return path
 
@@ -728,7 +740,9 @@ def convert_model_dir(
 
     source = resolve_model_dir(source)
     metadata = read_metadata(source)
-    if metadata["backend"] != "baseline":
+    from stance.backends.registry import classifier_class
+
+    if not issubclass(classifier_class(metadata["backend"]), BaselineClassifier):
         raise ModelError(
             source, f"only baseline models can be converted, this one is {metadata['backend']!r}"
         )

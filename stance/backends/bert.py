@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -73,6 +73,9 @@ def encode_windows(
 class BertClassifier(Classifier):
     """A fine-tuned sequence-classification encoder with its tokenizer and metadata."""
 
+    format_version: ClassVar[int] = 1
+    readable_formats: ClassVar[tuple[int, ...]] = (1,)
+
     def __init__(
         self,
         model: Any,
@@ -92,6 +95,11 @@ class BertClassifier(Classifier):
         self.max_length = int(hyper.get("max_length", DEFAULT_MAX_LENGTH))
         self.stride = int(hyper.get("stride", DEFAULT_STRIDE))
         self.batch_size = batch_size
+
+    def set_threads(self, threads: int) -> None:
+        """Cap torch's intra-op threads (one worker process of several)."""
+        torch, _ = require_torch()
+        torch.set_num_threads(threads)
 
     def window_logits(self, input_ids: list[list[int]]) -> np.ndarray:
         """Raw logits of each window, computed in batches."""

@@ -41,7 +41,7 @@ from stance.labels import LABEL2ID, LABELS
 
 logger = logging.getLogger(__name__)
 
-BACKENDS = ("baseline", "bert")
+BACKENDS = ("baseline", "bert")  # kept for imports; stance.training.registry names them
 SHARES = (0.25, 0.5, 0.75)
 """Candidate shares of the total training weight for your texts (besides ``w = 1``)."""
 VARIANTS = {
@@ -130,23 +130,18 @@ class _Recipe:
         device: str,
     ) -> None:
         from stance.modeldir import read_metadata, shipped_model_dir
+        from stance.training.registry import trainer_for
 
         self.backend = backend
+        self.trainer = trainer_for(backend)
         self.device = device
         self.shipped_metadata = read_metadata(shipped_model_dir(backend))
-        saved = dict(self.shipped_metadata.get("hyperparameters", {}))
-        if backend == "baseline":
-            from stance.training.baseline import BaselineConfig
-
-            self.config: Any = BaselineConfig.from_dict({**saved, **(hyperparameters or {})})
-            self.base_model = None
-        else:
-            from stance.training.bert import FineTuneConfig
-
-            # the epoch count the shipped model kept (chosen on dev), as cross-validation re-runs it
-            saved["epochs"] = int(self.shipped_metadata.get("best_epoch", saved.get("epochs", 5)))
-            self.config = FineTuneConfig.from_dict({**saved, **(hyperparameters or {})})
-            self.base_model = resolve_base_model(self.shipped_metadata, base_model)
+        self.config: Any = self.trainer.adapt_config(self.shipped_metadata, hyperparameters)
+        self.base_model = (
+            resolve_base_model(self.shipped_metadata, base_model)
+            if self.trainer.fine_tunes_base
+            else None
+        )
 
     def fit(
         self,
@@ -159,34 +154,21 @@ class _Recipe:
         origins: list[str] | None = None,
         metadata: dict[str, Any] | None = None,
     ) -> Any:
-        if self.backend == "baseline":
-            from stance.training.baseline import train_baseline
+        import contextlib
 
-            with single_threaded_blas():
-                return train_baseline(
-                    texts,
-                    labels,
-                    self.config,
-                    groups=groups,
-                    origins=origins,
-                    seed=seed,
-                    metadata=metadata,
-                    sample_weight=weights,
-                )
-        from stance.training.bert import fine_tune
-
-        return fine_tune(
-            str(self.base_model),
-            texts,
-            labels,
-            self.config,
-            seed=seed,
-            device=self.device,
-            progress=False,
-            log=lambda _: None,
-            metadata=metadata,
-            sample_weight=weights,
-        )
+        with single_threaded_blas() if self.trainer.single_threaded else contextlib.nullcontext():
+            return self.trainer.fit(
+                texts,
+                labels,
+                self.config,
+                seed=seed,
+                sample_weight=weights,
+                groups=groups,
+                origins=origins,
+                metadata=metadata,
+                base_model=self.base_model,
+                device=self.device,
+            )
 
 
 def resolve_base_model(
@@ -304,12 +286,10 @@ def train(
     ...                folds=2, user_weight=1)  # doctest: +SKIP
     """
     require(TRAIN_MODULES, "train", "stance train")
-    if backend not in BACKENDS:
-        raise ConfigError(f"backend must be one of {BACKENDS}, got {backend!r}")
-    if backend == "bert":
-        from stance.backends.bert import require_torch
+    from stance.training.registry import trainer_for
 
-        require_torch()
+    trainer = trainer_for(backend)
+    trainer.require()
     if not 2 <= folds <= 10:
         raise ConfigError(f"folds must be between 2 and 10, got {folds}")
     if user_weight is not None and not user_weight > 0:
@@ -340,8 +320,8 @@ def train(
     proxy = None
     if weights is None:
         weights = candidate_weights(len(shipped), len(texts))
-        if backend == "bert":
-            proxy = _Recipe("baseline", None, None, device)
+        if trainer.cv_proxy is not None:
+            proxy = _Recipe(trainer.cv_proxy, None, None, device)
     n_fits = folds * (len(weights) + (1 if proxy is None else 2)) + 1
     bar = None
     if progress:
@@ -448,11 +428,7 @@ def train(
     if source:
         description["user_source"] = source
     name = output.name
-    versions = (
-        library_versions("scikit-learn", "skops", "numpy", "afinn")
-        if backend == "baseline"
-        else library_versions("torch", "transformers", "tokenizers", "safetensors", "numpy")
-    )
+    versions = library_versions(*trainer.libraries)
     metadata = {
         **common_metadata(name, shipped, versions),
         "training_data": description,
@@ -488,12 +464,12 @@ def train(
         seed,
         groups=groups,
         origins=origins,
-        metadata=metadata if backend == "baseline" else None,
+        metadata=None if trainer.calibrates_from_cv else metadata,
     )
     if bar is not None:
         bar.update(1)
         bar.close()
-    if backend == "bert":
+    if trainer.calibrates_from_cv:
         from stance.evaluation.calibration import fit_temperature
 
         logp = np.log(np.clip(oof[trained], 1e-12, None))
@@ -572,14 +548,11 @@ def render_report(metadata: dict[str, Any], shipped: Any, where: str | None = No
         [f"{w['weight']:g}", f"{w['share']:.0%}", f"{w['macro_f1']:.3f}"] for w in a["weights"]
     ]
     hyper = metadata.get("hyperparameters")
+    from stance.training.registry import trainer_for
+
     backend = metadata.get("backend")
-    how_weighted = (
-        "the logistic regression's loss (scikit-learn `sample_weight`, on top of the shipped "
-        "model's class weights)"
-        if backend == "baseline"
-        else "the fine-tuning loss (each window of a text carries the text's weight, on top of "
-        "the class weights)"
-    )
+    trainer = trainer_for(backend)
+    how_weighted = trainer.weighting
     source = data.get("user_source") or {}
     parts = [
         f"# `{name}`: a {backend} model adapted to your texts",
@@ -637,7 +610,7 @@ def render_report(metadata: dict[str, Any], shipped: Any, where: str | None = No
         "## Hyperparameters",
         "",
         f"From {metadata['adapted_from']['hyperparameters']}: `{hyper}`"
-        + (f"; base model `{metadata.get('base_model')}`" if backend == "bert" else "")
+        + (f"; base model `{metadata.get('base_model')}`" if trainer.fine_tunes_base else "")
         + f". Calibration: {metadata.get('calibration', {}).get('method')}.",
         "",
         "## Use",
