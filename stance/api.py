@@ -8,9 +8,10 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from stance.arguments import check_at_least_one, check_min_score
 from stance.modeldir import read_metadata, resolve_model_dir
 from stance.prediction import Prediction
-from stance.text import prepare_text
+from stance.text import prepare_text, prepare_texts
 
 if TYPE_CHECKING:
     from stance.backends.base import Classifier
@@ -80,8 +81,8 @@ def classify(text: str, *, model: ModelRef = None) -> Prediction:
             directory.
 
     Raises:
-        TypeError: ``text`` is not a ``str`` (a :class:`stance.errors.TextTypeError`).
-        ValueError: ``text`` is empty or whitespace (a :class:`stance.errors.EmptyTextError`).
+        TextTypeError: ``text`` is not a ``str`` (also a ``TypeError``).
+        EmptyTextError: ``text`` is empty or whitespace (also a ``ValueError``).
         ModelError: the model cannot be loaded.
 
     >>> classify("Jobcentret er et kontrolsystem, der ydmyger syge mennesker.").label
@@ -114,24 +115,21 @@ def classify_many(
             script that uses this needs an ``if __name__ == "__main__":`` guard.
 
     Raises:
-        TypeError, ValueError: a text is not a non-empty ``str``; the message gives its position.
+        TextTypeError: a text is not a ``str`` (also a ``TypeError``), or ``texts`` is a single
+            string; the message gives its position.
+        EmptyTextError: a text is empty or whitespace (also a ``ValueError``).
+        ConfigError: ``batch_size``, ``min_score`` or ``n_jobs`` is out of range (also a
+            ``ValueError``).
 
     >>> [p.label for p in classify_many(["Tak til min dygtige sagsbehandler!", "Luk jobcentret!"])]
     ['for', 'against']
     """
     from stance.workers import resolve_jobs
 
-    if batch_size < 1:
-        raise ValueError(f"batch_size must be >= 1, got {batch_size}")
-    if min_score is not None and not 0.0 <= min_score <= 1.0:
-        raise ValueError(f"min_score must be between 0 and 1, got {min_score}")
+    check_at_least_one("batch_size", batch_size)
+    check_min_score(min_score)
     workers = resolve_jobs(n_jobs)
-    if isinstance(texts, (str, bytes)):
-        raise TypeError(
-            f"texts must be an iterable of str, not a single {type(texts).__name__}; "
-            "use classify() for one text"
-        )
-    checked = [prepare_text(text, i) for i, text in enumerate(texts)]
+    checked = prepare_texts(texts)
     bar = None
     if progress:
         from tqdm.auto import tqdm

@@ -373,14 +373,12 @@ def classify_file(
             a different file on resume), or with ``strict`` a row cannot be read or classified.
         ModelError: the model cannot be loaded.
     """
+    from stance.arguments import check_at_least_one, check_min_score
     from stance.workers import predictor, resolve_jobs
 
-    if batch_size < 1:
-        raise ValueError(f"batch_size must be >= 1, got {batch_size}")
-    if chunk_size < 1:
-        raise ValueError(f"chunk_size must be >= 1, got {chunk_size}")
-    if min_score is not None and not 0.0 <= min_score <= 1.0:
-        raise ValueError(f"min_score must be between 0 and 1, got {min_score}")
+    check_at_least_one("batch_size", batch_size)
+    check_at_least_one("chunk_size", chunk_size)
+    check_min_score(min_score)
     resolve_jobs(n_jobs)
     say = notice or (lambda _: None)
     from_stdin = str(source) == STDIN

@@ -401,7 +401,9 @@ def _suggest(args: argparse.Namespace) -> int:
     from stance.data.selection import suggest_file
 
     if args.n < 1:
-        raise ValueError(f"--n must be >= 1, got {args.n}")
+        from stance.errors import ConfigError
+
+        raise ConfigError(f"--n must be >= 1, got {args.n}")
     summary = suggest_file(
         args.input,
         args.n,
@@ -504,7 +506,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "convert":
             return _convert(args)
         return _explain(args)
-    except (StanceError, TypeError, ValueError) as exc:
+    except StanceError as exc:  # a plain TypeError or ValueError is a bug: its traceback shows
         print(f"stance: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -246,10 +246,11 @@ def explain(
     True
     """
     from stance.api import load_classifier
+    from stance.arguments import check_at_least_one
+    from stance.errors import ConfigError
     from stance.text import prepare_text
 
-    if top < 1:
-        raise ValueError(f"top must be >= 1, got {top}")
+    check_at_least_one("top", top)
     text = prepare_text(text)
     classifier = load_classifier(model)
     if method is None:
@@ -259,7 +260,7 @@ def explain(
     elif method == "occlusion":
         units, weights = occlusion_word_weights(classifier, text)
     else:
-        raise ValueError(f"unknown method {method!r}; use 'linear' or 'occlusion'")
+        raise ConfigError(f"unknown method {method!r}; use 'linear' or 'occlusion'")
     prediction = classifier.predict([text])[0]
     return Explanation(text, prediction, _top_spans(text, units, weights, top), method)
 

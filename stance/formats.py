@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-from stance.errors import InputFileError, MissingDependencyError
+from stance.errors import ConfigError, InputFileError
 
 FORMATS = ("csv", "tsv", "jsonl", "txt", "parquet")
 TEXT_FORMATS = ("csv", "tsv", "jsonl", "txt")
@@ -80,13 +80,9 @@ class Position:
 
 def require_pyarrow() -> Any:
     """Import ``pyarrow.parquet`` or say how to install it."""
-    try:
-        import pyarrow.parquet as pq
-    except ImportError as exc:
-        raise MissingDependencyError(
-            'Parquet files need pyarrow; install it with: pip install "stance[parquet]"'
-        ) from exc
-    return pq
+    from stance.extras import import_extra
+
+    return import_extra("pyarrow.parquet", "parquet", "Parquet files")
 
 
 def detect_format(path: str | Path, explicit: str | None = None) -> str:
@@ -635,7 +631,7 @@ class ParquetWriter(Writer):
 
     def finish(self, target: Path | None) -> None:
         if target is None:
-            raise ValueError("a Parquet output needs a target file")
+            raise ConfigError("a Parquet output needs a target file")
         temporary = target.with_name(f".{target.name}.joining")
         with self.pq.ParquetWriter(temporary, self.schema) as writer:
             for i in range(self.parts):

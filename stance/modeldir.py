@@ -11,7 +11,7 @@ import os
 from pathlib import Path
 from typing import Any, TypeVar
 
-from stance.errors import ConfigError, ModelError
+from stance.errors import ConfigError, ModelError, ModelTypeError
 from stance.labels import LABELS
 
 FORMAT_VERSION = 2
@@ -97,7 +97,7 @@ def resolve_model_dir(model: str | os.PathLike[str] | None) -> Path:
             )
         return path
     if not isinstance(model, (str, os.PathLike)):
-        raise TypeError(
+        raise ModelTypeError(
             f"model must be None, a name in {SHIPPED_MODELS} or a path, got {type(model).__name__}"
         )
     path = Path(model)

@@ -44,13 +44,15 @@ def resolve_jobs(n_jobs: int) -> int:
 
     >>> resolve_jobs(3)
     3
-    >>> resolve_jobs(0)
+    >>> resolve_jobs(0)  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    ValueError: n_jobs must be a positive number of processes or -1 for all cores, got 0
+    stance.errors.ConfigError: n_jobs must be a positive number of processes or -1 for all ...
     """
     if isinstance(n_jobs, bool) or not isinstance(n_jobs, int) or n_jobs == 0 or n_jobs < -1:
-        raise ValueError(
+        from stance.errors import ConfigError
+
+        raise ConfigError(
             f"n_jobs must be a positive number of processes or -1 for all cores, got {n_jobs!r}"
         )
     return available_cores() if n_jobs == -1 else n_jobs

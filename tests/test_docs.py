@@ -45,6 +45,9 @@ MODULES = [
     "stance.formats",
     "stance.workers",
     "stance.frame",
+    "stance.arguments",
+    "stance.backends.registry",
+    "stance.training.registry",
 ]
 
 

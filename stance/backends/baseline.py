@@ -25,7 +25,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from stance.backends.base import Classifier
-from stance.errors import MissingDependencyError, ModelError
+from stance.errors import ConfigError, MissingDependencyError, ModelError, UnknownNameError
 from stance.features import dense_featurizer
 from stance.features.ngrams import TOKEN_PATTERN, NgramHasher, hash_blocks
 from stance.labels import LABELS
@@ -100,7 +100,7 @@ class HashedBlock:
     def __post_init__(self) -> None:
         for field_name in ("count_norm", "norm"):
             if getattr(self, field_name) not in NORMS:
-                raise ValueError(
+                raise ConfigError(
                     f"block {self.name!r}: {field_name} must be one of {NORMS}, "
                     f"got {getattr(self, field_name)!r}"
                 )
@@ -193,7 +193,7 @@ class BaselineFeatures:
                     _check_keys(raw, DenseBlock, i)
                     blocks.append(DenseBlock(**raw))
                 else:
-                    raise ValueError(f"unknown kind {kind!r}; expected 'hashed' or 'dense'")
+                    raise ConfigError(f"unknown kind {kind!r}; expected 'hashed' or 'dense'")
             except (KeyError, TypeError, ValueError) as exc:
                 raise bad(f"block {i}: {exc}") from exc
         names = [block.name for block in blocks]
@@ -206,7 +206,7 @@ def _check_keys(raw: dict[str, Any], cls: type, i: int) -> None:
     allowed = {f.name for f in fields(cls)} - {"hasher"}
     unknown = sorted(set(raw) - allowed)
     if unknown:
-        raise ValueError(f"unknown setting(s) {unknown} for a {cls.kind} block")  # type: ignore[attr-defined]
+        raise ConfigError(f"unknown setting(s) {unknown} for a {cls.kind} block")  # type: ignore[attr-defined]
 
 
 # --- the compiled blocks ----------------------------------------------------------------------
@@ -237,7 +237,7 @@ class HashedFeatures:
         self.specs = tuple(specs)
         first = self.specs[0]
         if any(_transform_key(spec) != _transform_key(first) for spec in self.specs):
-            raise ValueError("blocks scored together must share their TF-IDF settings")
+            raise ConfigError("blocks scored together must share their TF-IDF settings")
         self.setting = first
         widths = [spec.hasher.n_features for spec in self.specs]
         self.offsets = np.concatenate(([0], np.cumsum(widths))).astype(np.int64)
@@ -451,12 +451,12 @@ def dense_featurizer_for(spec: DenseBlock) -> tuple[Any, tuple[str, ...]]:
     try:
         function, names = dense_featurizer(spec.featurizer)
     except KeyError as exc:
-        raise ValueError(
+        raise ConfigError(
             f"block {spec.name!r} needs the dense featuriser {spec.featurizer!r}, which this "
             "version of stance does not have; upgrade stance"
         ) from exc
     if len(names) != spec.n_values:
-        raise ValueError(
+        raise ConfigError(
             f"block {spec.name!r}: featuriser {spec.featurizer!r} returns {len(names)} values, "
             f"the model expects {spec.n_values}"
         )
@@ -468,22 +468,22 @@ def _array(
 ) -> np.ndarray:
     """``arrays[key]``, checked for its dtype (integers: any width) and shape."""
     if key not in arrays:
-        raise ValueError(f"array {key!r} is missing")
+        raise ConfigError(f"array {key!r} is missing")
     array = arrays[key]
     if dtype is np.int64 and array.dtype.kind in "iu":
         array = array.astype(np.int64, copy=False)
     elif array.dtype != dtype:
-        raise ValueError(f"array {key!r} has dtype {array.dtype}, expected {np.dtype(dtype)}")
+        raise ConfigError(f"array {key!r} has dtype {array.dtype}, expected {np.dtype(dtype)}")
     if len(array.shape) != len(shape) or any(
         want not in (-1, got) for want, got in zip(shape, array.shape)
     ):
-        raise ValueError(f"array {key!r} has shape {array.shape}, expected {shape}")
+        raise ConfigError(f"array {key!r} has shape {array.shape}, expected {shape}")
     return array
 
 
 def _check_columns(columns: np.ndarray, n: int, what: str) -> None:
     if columns.size and (columns.min() < 0 or columns.max() >= n or (np.diff(columns) <= 0).any()):
-        raise ValueError(f"array {what!r} must hold increasing column numbers in 0..{n - 1}")
+        raise ConfigError(f"array {what!r} must hold increasing column numbers in 0..{n - 1}")
 
 
 # --- the classifier ---------------------------------------------------------------------------
@@ -562,7 +562,7 @@ class BaselineClassifier(Classifier):
             if dense.spec.name == name:
                 return dense, None
         names = [spec.name for spec in self.features.blocks]
-        raise KeyError(f"no block {name!r}; blocks: {names}")
+        raise UnknownNameError(f"no block {name!r}; blocks: {names}")
 
     def contributions(self, text: str) -> tuple[list[tuple[int, int]], np.ndarray]:
         """Per word of ``text``, its summed contribution to each label's centred logit: each
@@ -636,31 +636,28 @@ class BaselineClassifier(Classifier):
 
 def import_skops_for(path: Path) -> Any:
     """``skops.io``, or :class:`MissingDependencyError` saying how to read a format-1 model."""
-    import importlib.util
+    from stance.extras import TRAIN_MODULES, missing, require
 
-    from stance.extras import TRAIN_MODULES, install_command
-
-    missing = next((m for m in TRAIN_MODULES if importlib.util.find_spec(m) is None), None)
-    if missing is None:
-        try:
-            from stance.backends._skops import import_skops_io
-
-            return import_skops_io()
-        except ImportError as exc:
-            missing = exc.name or str(exc)
-    raise MissingDependencyError(
+    purpose = (
         f"{path} is a format-1 baseline ({LEGACY_MODEL_FILE}, a scikit-learn pipeline saved "
-        f"with skops); reading it needs scikit-learn, scipy and skops, and {missing} is not "
-        f"installed. Install them with {install_command('train')}, or, where they are "
-        f"installed, convert the directory once to format 2, which loads without them: "
-        f"`stance convert {path} NEW_DIR`"
+        "with skops); reading it"
     )
+    try:
+        require(TRAIN_MODULES, "train", purpose)
+        from stance.backends._skops import import_skops_io
+
+        return import_skops_io()
+    except (ImportError, MissingDependencyError) as exc:
+        error = exc if isinstance(exc, MissingDependencyError) else None
+        error = error or missing(exc.name or str(exc), "train", purpose)
+        raise MissingDependencyError(
+            f"{error}; or, where they are installed, convert the directory once to format 2, "
+            f"which loads without them: `stance convert {path} NEW_DIR`"
+        ) from exc
 
 
 def _load_format_1(path: Path, metadata: dict[str, Any]) -> BaselineClassifier:
     """Read ``model.skops`` (trusting only :data:`TRUSTED_TYPES`) and export it to arrays."""
-    from stance.errors import ConfigError
-
     file = path / LEGACY_MODEL_FILE
     if not file.is_file():
         raise ModelError(path, f"{LEGACY_MODEL_FILE} is missing", retrain_hint("baseline"))
@@ -705,7 +702,7 @@ def save_format_1(classifier: BaselineClassifier, path: str | Path) -> Path:
 
     sio = import_skops_for(Path(path))
     if classifier.pipeline is None:
-        raise ValueError("this classifier was not built from a scikit-learn pipeline")
+        raise ConfigError("this classifier was not built from a scikit-learn pipeline")
     path = Path(path)
     path.mkdir(parents=True, exist_ok=True)
     sio.dump(

@@ -20,6 +20,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from stance.errors import ConfigError
+
 _TOKEN = re.compile(r"\w+(?:-\w+)*|[.!?;:]+|[,»«”“\"]")
 _CAPS = re.compile(r"\b[A-ZÆØÅ]{3,}\b")
 _DIGIT = re.compile(r"\d")
@@ -104,7 +106,7 @@ def domain_lexicon() -> Lexicon:
                 float(weight),
             )
         except ValueError as exc:
-            raise ValueError(f"domain_lexicon.tsv, line {number}: {exc}") from None
+            raise ConfigError(f"domain_lexicon.tsv, line {number}: {exc}") from None
         first = entry.tokens[0]
         (prefixes if entry.prefix[0] else exact).setdefault(first, []).append(entry)
     return Lexicon(exact, prefixes)

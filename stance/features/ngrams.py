@@ -30,6 +30,8 @@ from typing import Any
 
 import numpy as np
 
+from stance.errors import ConfigError
+
 ANALYZERS = ("word", "char", "char_wb")
 """The analyzers of ``HashingVectorizer`` this module reproduces."""
 
@@ -154,7 +156,7 @@ _FAST_PATTERNS = {TOKEN_PATTERN: r"\w+"}
 def _findall(pattern: str):
     compiled = re.compile(pattern)
     if compiled.groups > 1:
-        raise ValueError(f"token pattern {pattern!r} has more than one capturing group")
+        raise ConfigError(f"token pattern {pattern!r} has more than one capturing group")
     return re.compile(_FAST_PATTERNS.get(pattern, pattern)).findall
 
 
@@ -225,12 +227,12 @@ class NgramHasher:
 
     def __post_init__(self) -> None:
         if self.analyzer not in ANALYZERS:
-            raise ValueError(f"analyzer must be one of {ANALYZERS}, got {self.analyzer!r}")
+            raise ConfigError(f"analyzer must be one of {ANALYZERS}, got {self.analyzer!r}")
         low, high = self.ngram_range
         if not 1 <= low <= high:
-            raise ValueError(f"need 1 <= min_n <= max_n, got ngram_range {self.ngram_range}")
+            raise ConfigError(f"need 1 <= min_n <= max_n, got ngram_range {self.ngram_range}")
         if not 1 <= self.n_features <= 2**31 - 1:
-            raise ValueError(f"n_features must be in 1..2**31-1, got {self.n_features}")
+            raise ConfigError(f"n_features must be in 1..2**31-1, got {self.n_features}")
         object.__setattr__(self, "ngram_range", (int(low), int(high)))
         tokenize = _findall(self.token_pattern) if self.analyzer == "word" else None
         object.__setattr__(self, "_tokenize", tokenize)
@@ -346,7 +348,7 @@ class NgramHasher:
             return self._char_wb_spans(texts)
         if self.analyzer == "char":
             return self._char_spans(texts)
-        raise ValueError("spans() covers the character analyzers; use columns() for words")
+        raise ConfigError("spans() covers the character analyzers; use columns() for words")
 
     def _char_wb_spans(self, texts: Sequence[str]) -> Spans:
         words: list[str] = []

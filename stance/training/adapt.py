@@ -35,7 +35,7 @@ from typing import Any
 import numpy as np
 
 from stance.data.userdata import MIN_EXAMPLES, check_enough_examples, check_labels
-from stance.errors import ConfigError, ModelError
+from stance.errors import ConfigError, ModelError, TextTypeError
 from stance.extras import TRAIN_MODULES, require
 from stance.labels import LABEL2ID, LABELS
 
@@ -189,7 +189,7 @@ def resolve_base_model(
     raise ModelError(
         Path(base),
         "neither the shipped BERT nor its base model is installed",
-        "Pass base_model= (--base-model) with a BERT directory or a Hugging Face model id",
+        "Pass base_model with a BERT directory or a Hugging Face model id",
     )
 
 
@@ -201,11 +201,11 @@ def _check_output(output: Path) -> None:
         raise ConfigError(f"{output} is a shipped model; write your model to another directory")
     if output.exists():
         if not output.is_dir():
-            raise ConfigError(f"{output} exists and is not a directory; choose another --output")
+            raise ConfigError(f"{output} exists and is not a directory; choose another output")
         if any(output.iterdir()) and not (output / METADATA_FILE).is_file():
             raise ConfigError(
                 f"{output} exists, is not empty and is not a stance model directory; choose "
-                "another --output (an existing model directory is replaced)"
+                "another output (an existing model directory is replaced)"
             )
 
 
@@ -297,7 +297,7 @@ def train(
     from stance.text import prepare_text
 
     if isinstance(texts, str) or isinstance(labels, str):
-        raise TypeError("texts and labels must be sequences of strings, not a single string")
+        raise TextTypeError("texts and labels must be sequences of strings, not a single string")
     texts = [prepare_text(text, i) for i, text in enumerate(texts)]
     labels = check_labels(list(labels))
     if len(texts) != len(labels):

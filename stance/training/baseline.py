@@ -23,7 +23,7 @@ from stance.backends.baseline import (
     DenseBlock,
     HashedBlock,
 )
-from stance.errors import ConfigError
+from stance.errors import ConfigError, LabelError
 from stance.extras import require
 from stance.labels import LABEL2ID, LABELS
 from stance.modeldir import config_from_dict
@@ -183,7 +183,7 @@ def fit_pipeline(
     """
     unknown = sorted(set(labels) - set(LABELS))
     if unknown:
-        raise ValueError(f"unknown label(s) {unknown}; allowed: {LABELS}")
+        raise LabelError(f"unknown label(s) {unknown}; allowed: {LABELS}")
     require_sklearn()
     pipeline = build_pipeline(config, seed)
     if sample_weight is None:
@@ -191,7 +191,7 @@ def fit_pipeline(
         return pipeline
     weights = np.asarray(sample_weight, dtype=np.float64)
     if weights.shape != (len(texts),) or (weights < 0).any() or not np.isfinite(weights).all():
-        raise ValueError(
+        raise ConfigError(
             f"sample_weight needs one finite weight >= 0 per text ({len(texts)}), "
             f"got shape {weights.shape}"
         )
