@@ -56,6 +56,27 @@ def _rotl(x: np.ndarray, r: int) -> np.ndarray:
     return (x << _U[r]) | (x >> _U[32 - r])
 
 
+_FEW_SPANS = 16
+"""Below this many spans still hashing, the remaining blocks are hashed in plain Python."""
+
+
+def _finish_long_spans(
+    h: np.ndarray, position: np.ndarray, left: np.ndarray, mixed: np.ndarray, a: int, step: int
+) -> None:
+    """Hash the remaining blocks of the first ``a`` spans (at block ``step`` of each) in place:
+    ``h``, and ``position`` moved past the last block, as the vectorised loop leaves them."""
+    for j in range(a):
+        count = int(left[j]) - step
+        start = int(position[j])
+        x = int(h[j])
+        for m in mixed[start : start + 4 * count : 4].tolist():
+            x ^= m
+            x = ((x << 13) | (x >> 19)) & 0xFFFFFFFF
+            x = (x * 5 + 0xE6546B64) & 0xFFFFFFFF
+        h[j] = x
+        position[j] = start + 4 * count
+
+
 def murmurhash3_32(
     data: bytes, starts: np.ndarray, lengths: np.ndarray, seed: int = 0
 ) -> np.ndarray:
@@ -93,7 +114,13 @@ def murmurhash3_32(
         starts, lengths = starts[order], lengths[order]
         active = np.searchsorted(-blocks[order], -np.arange(1, most + 1), side="right").tolist()
         position = starts.copy()  # each span's next block
-        for a in active:
+        left = blocks[order]  # blocks per span, in this order
+        for step, a in enumerate(active):
+            if a <= _FEW_SPANS and most - step > _FEW_SPANS:
+                # a few long spans left (one long token, say): plain Python integers are
+                # faster than numpy calls on tiny arrays, and keep the time linear in length
+                _finish_long_spans(h, position, left, mixed, a, step)
+                break
             part = h[:a]
             here = position[:a]
             part ^= mixed[here]
