@@ -35,7 +35,7 @@ def _add_labelled_file(parser: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from stance import __version__
+    from stance._version import __version__
 
     parser = argparse.ArgumentParser(
         prog="stance",

@@ -515,7 +515,7 @@ def _row(name: str, scores: dict[str, Any], note: str = "") -> list[str]:
 
 def render_report(metadata: dict[str, Any], shipped: Any, where: str | None = None) -> str:
     """``report.md`` of an adapted model: did adapting help, how the texts were weighted."""
-    from stance import __version__
+    from stance._version import __version__
     from stance.evaluation.report import markdown_table
 
     a = metadata["adaptation"]

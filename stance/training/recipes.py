@@ -16,9 +16,9 @@ def library_versions(*names: str) -> dict[str, str]:
     """Installed versions of the given distributions (and Python and stance)."""
     from importlib.metadata import PackageNotFoundError, version
 
-    import stance
+    from stance._version import __version__
 
-    versions = {"python": platform.python_version(), "stance": stance.__version__}
+    versions = {"python": platform.python_version(), "stance": __version__}
     for name in names:
         try:
             versions[name] = version(name)
