@@ -245,9 +245,9 @@ def explain(
     >>> all(e.text[s.start:s.end] == s.text for s in e.spans["against"])
     True
     """
-    from stance.api import load_classifier
     from stance.arguments import check_at_least_one
     from stance.errors import ConfigError
+    from stance.loading import load_classifier
     from stance.text import prepare_text
 
     check_at_least_one("top", top)

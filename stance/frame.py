@@ -59,10 +59,10 @@ def classify_frame(
     pd = _pandas()
     import numpy as np
 
-    from stance.api import load_classifier
     from stance.arguments import check_min_score
     from stance.batch import text_problem
     from stance.labels import LABELS
+    from stance.loading import load_classifier
     from stance.workers import predict_texts
 
     if not isinstance(df, pd.DataFrame):

@@ -97,7 +97,7 @@ class LocalPredictor:
     """Classifies in this process (``n_jobs=1``)."""
 
     def __init__(self, model: str, batch_size: int, isolate: bool = True) -> None:
-        from stance.api import load_classifier
+        from stance.loading import load_classifier
 
         self.classifier = load_classifier(model)
         self.batch_size = batch_size
@@ -128,7 +128,7 @@ def _start_worker(model: str, threads: int) -> None:
     for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ.setdefault(name, str(threads))
     try:
-        from stance.api import load_classifier
+        from stance.loading import load_classifier
 
         _classifier = load_classifier(model)
         _classifier.set_threads(threads)
