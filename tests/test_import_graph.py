@@ -64,7 +64,7 @@ def _imported(module: str, tree: ast.AST) -> set[tuple[str, str]]:
                 base = child.module or ""
                 if child.level:  # relative import
                     package = module.split(".")
-                    if not MODULES[module].name == "__init__.py":
+                    if MODULES[module].name != "__init__.py":
                         package = package[:-1]
                     package = package[: len(package) - child.level + 1]
                     base = ".".join([*package, *([base] if base else [])])
@@ -143,3 +143,30 @@ def test_the_core_imports_no_build_time_module(module):
         and (module, scope) not in HAND_OFFS
     )
     assert not bad, f"{module} (runtime core) imports build-time {bad}"
+
+
+def test_loading_a_format_1_model_imports_only_its_named_transformer(tmp_path):
+    """A format-1 file names ``stance.training.lexicon_features.LexiconFeatures``, so that one
+    build-time module (and its package) is imported; nothing else from the build side."""
+    import subprocess
+    import sys
+
+    pytest.importorskip("sklearn")
+    pytest.importorskip("skops")
+    from stance import load_classifier
+    from stance.backends.baseline import save_format_1
+    from stance.training.baseline import pipeline_from_classifier
+
+    shipped = load_classifier("baseline")
+    shipped.pipeline = pipeline_from_classifier(shipped)
+    old = save_format_1(shipped, tmp_path / "format-1")
+    shipped.pipeline = None
+    code = f"""
+import sys
+from stance import classify
+classify("Luk jobcentret", model={str(old)!r})
+print(sorted(m for m in sys.modules if m.startswith({BUILD_TIME!r})))
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    loaded = out.stdout.strip().splitlines()[-1]
+    assert loaded == "['stance.training', 'stance.training.lexicon_features']"

@@ -60,12 +60,26 @@ TRUSTED_TYPES: tuple[str, ...] = (
     "sklearn.preprocessing._data.StandardScaler",
     "stance.training.lexicon_features.LexiconFeatures",
 )
-"""Every type a format-1 model file (``model.skops``) may contain; anything else is refused."""
+"""Every type a format-1 model file (``model.skops``) may contain; anything else is refused.
+
+The file names ``LexiconFeatures`` by its module, so loading a format-1 model imports
+:mod:`stance.training.lexicon_features` (a scikit-learn transformer, which cannot live in the
+core): the one build-time module a runtime path loads, and only for this legacy format.
+``stance convert`` rewrites such a directory in format 2, which needs nothing from training."""
 
 
 def __getattr__(name: str) -> object:
-    """``BaselineConfig`` and ``CALIBRATION_DATA`` moved to :mod:`stance.training.baseline`."""
+    """``BaselineConfig`` and ``CALIBRATION_DATA`` moved to :mod:`stance.training.baseline`;
+    the old names warn and are removed in the next release."""
     if name in ("BaselineConfig", "CALIBRATION_DATA"):
+        import warnings
+
+        warnings.warn(
+            f"stance.backends.baseline.{name} moved: import it from stance.training.baseline "
+            "(the old name goes in the next release)",
+            DeprecationWarning,
+            stacklevel=2,
+        )
         from stance.training import baseline
 
         return getattr(baseline, name)
