@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import overload
 
 from stance.arguments import check_at_least_one, check_min_score
 from stance.loading import ModelRef, clear_cache, load_classifier
@@ -33,6 +34,30 @@ def classify(text: str, *, model: ModelRef = None) -> Prediction:
     return load_classifier(model).predict([text])[0]
 
 
+@overload
+def classify_many(
+    texts: Iterable[str],
+    *,
+    model: ModelRef = None,
+    batch_size: int = 256,
+    progress: bool = False,
+    min_score: None = None,
+    n_jobs: int = 1,
+) -> list[Prediction]: ...
+
+
+@overload
+def classify_many(
+    texts: Iterable[str],
+    *,
+    model: ModelRef = None,
+    batch_size: int = 256,
+    progress: bool = False,
+    min_score: float,
+    n_jobs: int = 1,
+) -> list[Prediction | None]: ...
+
+
 def classify_many(
     texts: Iterable[str],
     *,
@@ -41,8 +66,9 @@ def classify_many(
     progress: bool = False,
     min_score: float | None = None,
     n_jobs: int = 1,
-) -> list[Prediction | None]:
-    """The stance of many texts, in order.
+) -> list[Prediction] | list[Prediction | None]:
+    """The stance of many texts, in order: a :class:`Prediction` per text, or, with
+    ``min_score``, ``None`` where the score is below it.
 
     Args:
         texts: The texts; each must be a non-empty ``str``.
@@ -89,8 +115,8 @@ def classify_many(
     if bar is not None:
         bar.close()
     if min_score is not None:
-        return [p if p is not None and p.score >= min_score else None for p in results]
-    return results  # type: ignore[return-value]
+        return [p if p.score >= min_score else None for p in results]
+    return results
 
 
 def _classify_in_workers(

@@ -224,14 +224,14 @@ def _open_source(
     (Parquet)."""
     from stance.formats import output_format
 
-    reader = open_reader(source, fmt, text_column, batch_rows=chunk_size)
+    reader = open_reader(Path(source), fmt, text_column, batch_rows=chunk_size)
     stack.callback(reader.close)
     out_fmt = output_format(target, reader.format)
     if str(source) == STDIN:
         if reader.format == "parquet" or (reader.format == "jsonl" and out_fmt != "jsonl"):
             with tempfile.NamedTemporaryFile(prefix="stance-stdin-", delete=False) as copy:
                 stack.callback(Path(copy.name).unlink, missing_ok=True)
-                shutil.copyfileobj(reader.handle, copy, 1 << 20)  # type: ignore[misc]
+                shutil.copyfileobj(reader.handle, copy, 1 << 20)  # type: ignore[arg-type]
             reader = open_reader(copy.name, reader.format, text_column, batch_rows=chunk_size)
             stack.callback(reader.close)
         reader.path = Path("<stdin>")
@@ -280,11 +280,12 @@ def _schema(reader: Reader, out_fmt: str) -> OutputSchema:
         if out_fmt == "jsonl":
             return OutputSchema(list(OUTPUT_COLUMNS), OUTPUT_COLUMNS)
         names, kinds = reader.scan()
-        columns, types = names, jsonl_types(kinds)
+        columns = names
+        types: dict[str, Any] = dict(jsonl_types(kinds))
     else:
         columns = list(reader.columns or [])
         if reader.format == "txt":
-            types: dict[str, Any] = {"line": "int64", "text": "string"}
+            types = {"line": "int64", "text": "string"}
         elif reader.format == "parquet":
             types = {f.name: f.type for f in reader.schema}  # type: ignore[attr-defined]
         else:

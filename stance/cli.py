@@ -226,15 +226,15 @@ def _classify_texts(args: argparse.Namespace) -> int:
     if args.json:
         out = []
         for text, p in zip(args.texts, predictions):
-            row = {"text": text, **p.to_dict()}  # type: ignore[union-attr]
-            if args.min_score is not None and p.score < args.min_score:  # type: ignore[union-attr]
+            row = {"text": text, **p.to_dict()}
+            if args.min_score is not None and p.score < args.min_score:
                 row["label"] = None
             out.append(row)
         print(json.dumps(out, ensure_ascii=False, indent=2))
         return 0
     for text, p in zip(args.texts, predictions):
-        label = p.label if args.min_score is None or p.score >= args.min_score else "-"  # type: ignore[union-attr]
-        print(f"{label}\t{p.score:.3f}\t{text}")  # type: ignore[union-attr]
+        label = p.label if args.min_score is None or p.score >= args.min_score else "-"
+        print(f"{label}\t{p.score:.3f}\t{text}")
     return 0
 
 

@@ -64,7 +64,9 @@ class Explanation:
         }
 
 
-def _word_ngrams(text: str, ngram_range: tuple[int, int], pattern: str, lowercase: bool = True):
+def _word_ngrams(
+    text: str, ngram_range: tuple[int, int], pattern: str, lowercase: bool = True
+) -> list[tuple[str, int, int]]:
     """Word n-grams of ``text`` with the span of original text each one covers."""
     tokens = [
         (m.group().lower() if lowercase else m.group(), m.start(), m.end())
@@ -78,7 +80,9 @@ def _word_ngrams(text: str, ngram_range: tuple[int, int], pattern: str, lowercas
     return grams
 
 
-def _char_wb_ngrams(text: str, n_min: int, n_max: int, lowercase: bool = True):
+def _char_wb_ngrams(
+    text: str, n_min: int, n_max: int, lowercase: bool = True
+) -> list[tuple[str, int, int]]:
     """scikit-learn's ``char_wb`` n-grams, with the span of original text each one covers."""
     grams = []
     for match in _NONSPACE.finditer(text):
@@ -99,7 +103,9 @@ def _char_wb_ngrams(text: str, n_min: int, n_max: int, lowercase: bool = True):
     return grams
 
 
-def _char_ngrams(text: str, n_min: int, n_max: int, lowercase: bool = True):
+def _char_ngrams(
+    text: str, n_min: int, n_max: int, lowercase: bool = True
+) -> list[tuple[str, int, int]]:
     """scikit-learn's ``char`` n-grams (whitespace runs become one space), with their spans."""
     kept = [(m.start(), m.end()) for m in re.finditer(r"\s\s+|.", text, re.DOTALL)]
     chars = "".join(

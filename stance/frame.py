@@ -79,10 +79,10 @@ def classify_frame(
     for i, value in enumerate(values):
         text, problem = text_problem(value, text_column)
         if problem is None:
-            texts.append(text)
+            texts.append(str(text))
             slots.append(i)
         else:
-            errors[i] = problem  # type: ignore[assignment]
+            errors[i] = problem
     probabilities = np.full((len(values), len(LABELS)), np.nan)
     if texts:
         found, failures = predict_texts(load_classifier(model), texts, 256)

@@ -311,7 +311,7 @@ class DenseFeatures:
         """The block's weighted (standardised) values, shape ``(len(texts), n_values)``."""
         raw = np.asarray([self.function(text) for text in texts], dtype=np.float64)
         raw = raw.reshape(len(texts), self.spec.n_values)
-        if self.mean is not None:
+        if self.mean is not None and self.scale is not None:
             raw -= self.mean
             raw /= self.scale
         if self.spec.weight != 1.0:

@@ -22,7 +22,7 @@ result, only skip work.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from itertools import pairwise
@@ -180,7 +180,7 @@ _FAST_PATTERNS = {TOKEN_PATTERN: r"\w+"}
 
 
 @lru_cache(maxsize=32)
-def _findall(pattern: str):
+def _findall(pattern: str) -> Callable[[str], list[Any]]:
     compiled = re.compile(pattern)
     if compiled.groups > 1:
         raise ConfigError(f"token pattern {pattern!r} has more than one capturing group")

@@ -291,7 +291,7 @@ def refit_function(metadata: dict[str, Any]) -> Callable[[Any], BertClassifier]:
     from stance.data.corpus import repo_root
 
     hyper = dict(metadata.get("hyperparameters", {}))
-    hyper["epochs"] = int(metadata.get("best_epoch", hyper.get("epochs", FineTuneConfig.epochs)))
+    hyper["epochs"] = int(metadata.get("best_epoch") or hyper.get("epochs", FineTuneConfig.epochs))
     config = FineTuneConfig.from_dict(hyper)
     base = str(metadata.get("base_model"))
     if not Path(base).is_absolute() and (repo_root() / base).is_dir():
@@ -366,7 +366,7 @@ def adapt_config(shipped: dict[str, Any], changes: dict[str, Any] | None) -> Fin
     """The shipped BERT's hyperparameters with ``changes``, for the epoch count the shipped
     model kept (chosen on dev), as cross-validation re-runs it."""
     saved = dict(shipped.get("hyperparameters", {}))
-    saved["epochs"] = int(shipped.get("best_epoch", saved.get("epochs", 5)))
+    saved["epochs"] = int(shipped.get("best_epoch") or saved.get("epochs", 5))
     return FineTuneConfig.from_dict({**saved, **(changes or {})})
 
 
