@@ -38,10 +38,12 @@ from stance.data.userdata import MIN_EXAMPLES, check_enough_examples, check_labe
 from stance.errors import ConfigError, ModelError, TextTypeError
 from stance.extras import TRAIN_MODULES, require
 from stance.labels import LABEL2ID, LABELS
+from stance.training.registry import TRAINERS
 
 logger = logging.getLogger(__name__)
 
-BACKENDS = ("baseline", "bert")  # kept for imports; stance.training.registry names them
+BACKENDS = tuple(TRAINERS)
+"""The backends ``train`` trains (those of :mod:`stance.training.registry`)."""
 SHARES = (0.25, 0.5, 0.75)
 """Candidate shares of the total training weight for your texts (besides ``w = 1``)."""
 VARIANTS = {
