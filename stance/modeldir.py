@@ -105,7 +105,7 @@ def resolve_model_dir(model: str | os.PathLike[str] | None) -> Path:
         raise ModelError(
             path,
             "model directory not found",
-            f"Pass one of {SHIPPED_MODELS} or a directory written by a training script",
+            f"Pass one of {SHIPPED_MODELS} or a model directory (such as one `stance train` wrote)",
         )
     return path
 
