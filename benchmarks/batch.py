@@ -381,13 +381,10 @@ def main(argv: list[str] | None = None) -> None:
     print(text)
     if args.update_readme:
         sys.path.insert(0, str(REPO))
-        from stance.data.datacard import fill_markers
+        from stance.data.datacard import update_pages
 
-        readme = REPO / "README.md"
-        readme.write_text(
-            fill_markers(readme.read_text(encoding="utf-8"), {"batch-benchmark": text}),
-            encoding="utf-8",
-        )
+        for page in update_pages(REPO, {"batch-benchmark": text}):
+            print(f"updated {page.relative_to(REPO)}")
 
 
 if __name__ == "__main__":

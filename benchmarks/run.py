@@ -400,12 +400,10 @@ def main(argv: list[str] | None = None) -> None:
     text = f"Measured {when} on {machine} ({load}) by `{command}`.\n\n{table}"
     print(text)
     if args.update_readme:
-        from stance.data.datacard import fill_markers
+        from stance.data.datacard import update_pages
 
-        readme = REPO / "README.md"
-        readme.write_text(
-            fill_markers(readme.read_text(encoding="utf-8"), {"benchmark": text}), encoding="utf-8"
-        )
+        for page in update_pages(REPO, {"benchmark": text}):
+            print(f"updated {page.relative_to(REPO)}")
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+from stance._version import __version__
 from stance.api import classify, classify_many, load_classifier
 from stance.errors import (
     ConfigError,
@@ -21,8 +22,6 @@ from stance.errors import (
 )
 from stance.labels import LABELS
 from stance.prediction import Prediction
-
-__version__ = "0.1.0"
 
 __all__ = [
     "LABELS",

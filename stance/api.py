@@ -2,78 +2,16 @@
 
 from __future__ import annotations
 
-import os
-import threading
 from collections.abc import Iterable
-from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import overload
 
+from stance.arguments import check_at_least_one, check_min_score
+from stance.loading import ModelRef, clear_cache, load_classifier
 from stance.modeldir import read_metadata, resolve_model_dir
 from stance.prediction import Prediction
-from stance.text import prepare_text
+from stance.text import prepare_text, prepare_texts
 
-if TYPE_CHECKING:
-    from stance.backends.base import Classifier
-
-ModelRef = str | os.PathLike[str] | None
-
-_cache: dict[Path, Classifier] = {}
-_by_reference: dict[tuple[object, str], Classifier] = {}  # (model, working directory)
-_lock = threading.Lock()
-
-
-def _load(path: Path) -> Classifier:
-    meta = read_metadata(path)
-    if meta["backend"] == "bert":
-        from stance.backends.bert import BertClassifier
-
-        return BertClassifier.load(path, meta)
-    from stance.backends.baseline import BaselineClassifier
-
-    return BaselineClassifier.load(path, meta)
-
-
-def load_classifier(model: ModelRef = "baseline") -> Classifier:
-    """Load a classifier (cached, thread-safe).
-
-    Args:
-        model: ``"baseline"`` (default), ``"bert"``, or the path of a model directory written by
-            a training script. The backend is read from the directory's ``metadata.json``.
-
-    Returns:
-        An object with ``.predict(texts) -> list[Prediction]`` and ``.labels``.
-
-    Raises:
-        ModelError: the directory is missing, incomplete, corrupt or incompatible.
-
-    >>> load_classifier().labels
-    ('against', 'for', 'neutral')
-    """
-    # a model already loaded under the same reference skips resolving its path again
-    key: tuple[object, str] | None
-    try:
-        key = ("baseline" if model is None else model, os.getcwd())
-        classifier = _by_reference.get(key)
-    except (TypeError, OSError):  # an unhashable reference, or no working directory
-        key, classifier = None, None
-    if classifier is not None:
-        return classifier
-    path = resolve_model_dir(model).resolve()
-    with _lock:
-        classifier = _cache.get(path)
-        if classifier is None:
-            classifier = _load(path)
-            _cache[path] = classifier
-        if key is not None:
-            _by_reference[key] = classifier
-        return classifier
-
-
-def clear_cache() -> None:
-    """Forget every loaded classifier (the next call loads again)."""
-    with _lock:
-        _cache.clear()
-        _by_reference.clear()
+__all__ = ["ModelRef", "classify", "classify_many", "clear_cache", "load_classifier"]
 
 
 def classify(text: str, *, model: ModelRef = None) -> Prediction:
@@ -85,8 +23,8 @@ def classify(text: str, *, model: ModelRef = None) -> Prediction:
             directory.
 
     Raises:
-        TypeError: ``text`` is not a ``str`` (a :class:`stance.errors.TextTypeError`).
-        ValueError: ``text`` is empty or whitespace (a :class:`stance.errors.EmptyTextError`).
+        TextTypeError: ``text`` is not a ``str`` (also a ``TypeError``).
+        EmptyTextError: ``text`` is empty or whitespace (also a ``ValueError``).
         ModelError: the model cannot be loaded.
 
     >>> classify("Jobcentret er et kontrolsystem, der ydmyger syge mennesker.").label
@@ -94,6 +32,30 @@ def classify(text: str, *, model: ModelRef = None) -> Prediction:
     """
     text = prepare_text(text)
     return load_classifier(model).predict([text])[0]
+
+
+@overload
+def classify_many(
+    texts: Iterable[str],
+    *,
+    model: ModelRef = None,
+    batch_size: int = 256,
+    progress: bool = False,
+    min_score: None = None,
+    n_jobs: int = 1,
+) -> list[Prediction]: ...
+
+
+@overload
+def classify_many(
+    texts: Iterable[str],
+    *,
+    model: ModelRef = None,
+    batch_size: int = 256,
+    progress: bool = False,
+    min_score: float,
+    n_jobs: int = 1,
+) -> list[Prediction | None]: ...
 
 
 def classify_many(
@@ -104,8 +66,9 @@ def classify_many(
     progress: bool = False,
     min_score: float | None = None,
     n_jobs: int = 1,
-) -> list[Prediction | None]:
-    """The stance of many texts, in order.
+) -> list[Prediction] | list[Prediction | None]:
+    """The stance of many texts, in order: a :class:`Prediction` per text, or, with
+    ``min_score``, ``None`` where the score is below it.
 
     Args:
         texts: The texts; each must be a non-empty ``str``.
@@ -119,24 +82,21 @@ def classify_many(
             script that uses this needs an ``if __name__ == "__main__":`` guard.
 
     Raises:
-        TypeError, ValueError: a text is not a non-empty ``str``; the message gives its position.
+        TextTypeError: a text is not a ``str`` (also a ``TypeError``), or ``texts`` is a single
+            string; the message gives its position.
+        EmptyTextError: a text is empty or whitespace (also a ``ValueError``).
+        ConfigError: ``batch_size``, ``min_score`` or ``n_jobs`` is out of range (also a
+            ``ValueError``).
 
     >>> [p.label for p in classify_many(["Tak til min dygtige sagsbehandler!", "Luk jobcentret!"])]
     ['for', 'against']
     """
     from stance.workers import resolve_jobs
 
-    if batch_size < 1:
-        raise ValueError(f"batch_size must be >= 1, got {batch_size}")
-    if min_score is not None and not 0.0 <= min_score <= 1.0:
-        raise ValueError(f"min_score must be between 0 and 1, got {min_score}")
+    check_at_least_one("batch_size", batch_size)
+    check_min_score(min_score)
     workers = resolve_jobs(n_jobs)
-    if isinstance(texts, (str, bytes)):
-        raise TypeError(
-            f"texts must be an iterable of str, not a single {type(texts).__name__}; "
-            "use classify() for one text"
-        )
-    checked = [prepare_text(text, i) for i, text in enumerate(texts)]
+    checked = prepare_texts(texts)
     bar = None
     if progress:
         from tqdm.auto import tqdm
@@ -155,8 +115,8 @@ def classify_many(
     if bar is not None:
         bar.close()
     if min_score is not None:
-        return [p if p is not None and p.score >= min_score else None for p in results]
-    return results  # type: ignore[return-value]
+        return [p if p.score >= min_score else None for p in results]
+    return results
 
 
 def _classify_in_workers(

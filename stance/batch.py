@@ -323,7 +323,8 @@ def _schema(reader: Reader, out_fmt: str) -> OutputSchema:
         if out_fmt == "jsonl":
             return OutputSchema(list(OUTPUT_COLUMNS), OUTPUT_COLUMNS)
         names, kinds = reader.scan()
-        columns, types = names, jsonl_types(kinds)
+        columns = names
+        types: dict[str, Any] = dict(jsonl_types(kinds))
     else:
         columns = list(reader.columns or [])
         if reader.format == "txt":  # the line number and the text
@@ -442,14 +443,12 @@ def classify_file(
             checked before a row is read.
         ModelError: the model cannot be loaded.
     """
+    from stance.arguments import check_at_least_one, check_min_score
     from stance.workers import predictor, resolve_jobs
 
-    if batch_size < 1:
-        raise ConfigError(f"batch_size must be >= 1, got {batch_size}")
-    if chunk_size < 1:
-        raise ConfigError(f"chunk_size must be >= 1, got {chunk_size}")
-    if min_score is not None and not 0.0 <= min_score <= 1.0:
-        raise ConfigError(f"min_score must be between 0 and 1, got {min_score}")
+    check_at_least_one("batch_size", batch_size)
+    check_at_least_one("chunk_size", chunk_size)
+    check_min_score(min_score)
     resolve_jobs(n_jobs)
     say = notice or (lambda _: None)
     from_stdin = str(source) == STDIN

@@ -92,7 +92,7 @@ def _example(*lines: str) -> str:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from stance import __version__
+    from stance._version import __version__
 
     parser = argparse.ArgumentParser(
         prog="stance",
@@ -231,8 +231,10 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--input", type=Path, required=True, help=f"labelled {INPUT_HELP} file")
     train.add_argument("--output", type=Path, required=True, help="model directory to write")
     _add_labelled_file(train)
+    from stance.backends.registry import names as backend_names
+
     train.add_argument(
-        "--backend", choices=["baseline", "bert"], default="baseline", help="default: baseline"
+        "--backend", choices=backend_names(), default="baseline", help="default: baseline"
     )
     data = train.add_mutually_exclusive_group()
     data.add_argument(
@@ -345,15 +347,15 @@ def _classify_texts(args: argparse.Namespace) -> int:
     if args.json:
         out = []
         for text, p in zip(args.texts, predictions):
-            row = {"text": text, **p.to_dict()}  # type: ignore[union-attr]
-            if args.min_score is not None and p.score < args.min_score:  # type: ignore[union-attr]
+            row = {"text": text, **p.to_dict()}
+            if args.min_score is not None and p.score < args.min_score:
                 row["label"] = None
             out.append(row)
         print(json.dumps(out, ensure_ascii=False, indent=2))
         return 0
     for text, p in zip(args.texts, predictions):
-        label = p.label if args.min_score is None or p.score >= args.min_score else "-"  # type: ignore[union-attr]
-        print(f"{label}\t{p.score:.3f}\t{_one_line(text)}")  # type: ignore[union-attr]
+        label = p.label if args.min_score is None or p.score >= args.min_score else "-"
+        print(f"{label}\t{p.score:.3f}\t{_one_line(text)}")
     return 0
 
 
@@ -686,7 +688,7 @@ def _run(
         if args.command == "convert":
             return _convert(args)
         return _explain(args)
-    except (StanceError, TypeError, ValueError) as exc:
+    except StanceError as exc:  # a plain TypeError or ValueError is a bug: its traceback shows
         print(f"stance: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -18,6 +18,10 @@ class TextTypeError(StanceError, TypeError):
     """A text to classify is not a ``str``."""
 
 
+class ModelTypeError(StanceError, TypeError):
+    """A model reference is neither ``None``, a shipped model's name nor a path."""
+
+
 class EmptyTextError(StanceError, ValueError):
     """A text to classify is empty or only whitespace."""
 
@@ -85,6 +89,14 @@ class LabelError(StanceError, ValueError):
 
 class ConfigError(StanceError, ValueError):
     """A configuration value is out of range or of the wrong kind."""
+
+
+class UnknownNameError(StanceError, KeyError):
+    """A name looked up in one of stance's tables (a dense featuriser, a model's feature block)
+    is not there; the message lists the known names."""
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return str(self.args[0]) if self.args else ""
 
 
 class MissingDependencyError(StanceError, ImportError):

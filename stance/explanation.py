@@ -64,7 +64,9 @@ class Explanation:
         }
 
 
-def _word_ngrams(text: str, ngram_range: tuple[int, int], pattern: str, lowercase: bool = True):
+def _word_ngrams(
+    text: str, ngram_range: tuple[int, int], pattern: str, lowercase: bool = True
+) -> list[tuple[str, int, int]]:
     """Word n-grams of ``text`` with the span of original text each one covers."""
     tokens = [
         (m.group().lower() if lowercase else m.group(), m.start(), m.end())
@@ -78,7 +80,9 @@ def _word_ngrams(text: str, ngram_range: tuple[int, int], pattern: str, lowercas
     return grams
 
 
-def _char_wb_ngrams(text: str, n_min: int, n_max: int, lowercase: bool = True):
+def _char_wb_ngrams(
+    text: str, n_min: int, n_max: int, lowercase: bool = True
+) -> list[tuple[str, int, int]]:
     """scikit-learn's ``char_wb`` n-grams, with the span of original text each one covers."""
     grams = []
     for match in _NONSPACE.finditer(text):
@@ -99,7 +103,9 @@ def _char_wb_ngrams(text: str, n_min: int, n_max: int, lowercase: bool = True):
     return grams
 
 
-def _char_ngrams(text: str, n_min: int, n_max: int, lowercase: bool = True):
+def _char_ngrams(
+    text: str, n_min: int, n_max: int, lowercase: bool = True
+) -> list[tuple[str, int, int]]:
     """scikit-learn's ``char`` n-grams (whitespace runs become one space), with their spans."""
     kept = [(m.start(), m.end()) for m in re.finditer(r"\s\s+|.", text, re.DOTALL)]
     chars = "".join(
@@ -161,7 +167,6 @@ def _spread(
 
 def linear_word_weights(classifier: Any, text: str) -> tuple[list[tuple[int, int]], np.ndarray]:
     """Per word of ``text``, its summed contribution to each label's centred logit."""
-    from stance.backends.baseline import HashedBlock
     from stance.features.ngrams import columns_of, hash_blocks, hash_strings
 
     words = _word_spans(text)
@@ -169,7 +174,7 @@ def linear_word_weights(classifier: Any, text: str) -> tuple[list[tuple[int, int
     totals = np.zeros((len(words), len(LABELS)))
     for spec in classifier.features.blocks:
         block, index = classifier.block(spec.name)
-        if isinstance(spec, HashedBlock):
+        if spec.kind == "hashed":
             hasher = spec.hasher
             found = hash_blocks([text], [hasher])[0]
             nothing = (found[0][:0], found[1][:0])
@@ -237,8 +242,8 @@ def explain(
             input for NFC text).
         model: As in :func:`stance.classify`.
         top: How many spans to keep per label.
-        method: ``"linear"`` (baseline only) or ``"occlusion"``; default: linear for the
-            baseline, occlusion otherwise.
+        method: ``"linear"`` (backends with linear contributions, such as the baseline) or
+            ``"occlusion"``; default: linear where the backend has it, occlusion otherwise.
 
     >>> e = explain("Jobcentret er en skændsel, luk det.")
     >>> e.prediction.label
@@ -246,23 +251,22 @@ def explain(
     >>> all(e.text[s.start:s.end] == s.text for s in e.spans["against"])
     True
     """
-    from stance.api import load_classifier
+    from stance.arguments import check_at_least_one
+    from stance.errors import ConfigError
+    from stance.loading import load_classifier
     from stance.text import prepare_text
 
-    if top < 1:
-        raise ValueError(f"top must be >= 1, got {top}")
+    check_at_least_one("top", top)
     text = prepare_text(text)
     classifier = load_classifier(model)
     if method is None:
-        method = "linear" if classifier.backend == "baseline" else "occlusion"
+        method = "linear" if classifier.has_contributions else "occlusion"
     if method == "linear":
-        if classifier.backend != "baseline":
-            raise ValueError("the linear method needs the baseline; use method='occlusion'")
-        units, weights = linear_word_weights(classifier, text)
+        units, weights = classifier.contributions(text)
     elif method == "occlusion":
         units, weights = occlusion_word_weights(classifier, text)
     else:
-        raise ValueError(f"unknown method {method!r}; use 'linear' or 'occlusion'")
+        raise ConfigError(f"unknown method {method!r}; use 'linear' or 'occlusion'")
     prediction = classifier.predict([text])[0]
     return Explanation(text, prediction, _top_spans(text, units, weights, top), method)
 

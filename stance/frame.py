@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from stance.errors import ConfigError, MissingDependencyError
+from stance.errors import ConfigError
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -16,13 +16,9 @@ FRAME_COLUMNS = ("stance_label", "stance_score", "p_against", "p_for", "p_neutra
 
 
 def _pandas() -> Any:
-    try:
-        import pandas
-    except ImportError as exc:
-        raise MissingDependencyError(
-            'classify_frame needs pandas; install it with: pip install "stance[pandas]"'
-        ) from exc
-    return pandas
+    from stance.extras import import_extra
+
+    return import_extra("pandas", "pandas", "classify_frame")
 
 
 def classify_frame(
@@ -63,9 +59,10 @@ def classify_frame(
     pd = _pandas()
     import numpy as np
 
-    from stance.api import load_classifier
+    from stance.arguments import check_min_score
     from stance.batch import text_problem
     from stance.labels import LABELS
+    from stance.loading import load_classifier
     from stance.workers import predict_texts
 
     if not isinstance(df, pd.DataFrame):
@@ -75,18 +72,17 @@ def classify_frame(
             f"text_column {text_column!r} is not a column of the frame; its columns are "
             f"{list(df.columns)}. Pass text_column=NAME"
         )
-    if min_score is not None and not 0.0 <= min_score <= 1.0:
-        raise ConfigError(f"min_score must be between 0 and 1, got {min_score}")
+    check_min_score(min_score)
     values = df[text_column].tolist()
     errors = [""] * len(values)
     texts, slots = [], []
     for i, value in enumerate(values):
         text, problem = text_problem(value, text_column)
         if problem is None:
-            texts.append(text)
+            texts.append(str(text))
             slots.append(i)
         else:
-            errors[i] = problem  # type: ignore[assignment]
+            errors[i] = problem
     probabilities = np.full((len(values), len(LABELS)), np.nan)
     if texts:
         found, failures = predict_texts(load_classifier(model), texts, 256)

@@ -11,30 +11,63 @@ import os
 from pathlib import Path
 from typing import Any, TypeVar
 
-from stance.errors import ConfigError, ModelError
+from stance.errors import ConfigError, ModelError, ModelTypeError
 from stance.labels import LABELS
 
 FORMAT_VERSION = 2
 """The newest model directory format (the baseline's arrays-only format)."""
-FORMAT_VERSIONS: dict[str, int] = {"baseline": 2, "bert": 1}
-"""The format each backend writes."""
-READABLE_FORMATS: dict[str, tuple[int, ...]] = {"baseline": (1, 2), "bert": (1,)}
-"""The formats each backend reads (baseline format 1 needs ``stance[train]``)."""
 METADATA_FILE = "metadata.json"
 SHIPPED_MODELS: tuple[str, ...] = ("baseline", "bert")
-BACKENDS: tuple[str, ...] = ("baseline", "bert")
+"""The models that come with stance, by name (each a directory named after its backend)."""
 
-RETRAIN = {
-    "baseline": "python training/train_baseline.py --output DIR",
-    "bert": "python training/train_bert.py --output DIR",
-}
+
+def _registry() -> Any:
+    from stance.backends import registry
+
+    return registry
+
+
+def backend_names() -> tuple[str, ...]:
+    """The registered backends (:mod:`stance.backends.registry`)."""
+    names: tuple[str, ...] = _registry().names()
+    return names
+
+
+def format_version(backend: str) -> int:
+    """The model directory format ``backend`` writes (its class's ``format_version``)."""
+    version: int = _registry().classifier_class(backend).format_version
+    return version
+
+
+def readable_formats(backend: str) -> tuple[int, ...]:
+    """The model directory formats ``backend`` reads (its class's ``readable_formats``)."""
+    formats: tuple[int, ...] = _registry().classifier_class(backend).readable_formats
+    return formats
+
+
+def __getattr__(name: str) -> object:
+    """``BACKENDS``, ``FORMAT_VERSIONS`` and ``READABLE_FORMATS``: views of the registry."""
+    if name == "BACKENDS":
+        return backend_names()
+    if name == "FORMAT_VERSIONS":
+        return {backend: format_version(backend) for backend in backend_names()}
+    if name == "READABLE_FORMATS":
+        return {backend: readable_formats(backend) for backend in backend_names()}
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def retrain_hint(backend: str | None = None) -> str:
-    """The sentence that tells a user how to rebuild a model directory."""
-    if backend in RETRAIN:
-        return f"Rebuild it with `{RETRAIN[backend]}`"
-    return "Rebuild it with `python training/train_baseline.py` or `python training/train_bert.py`"
+    """The sentence that tells a user how to rebuild a model directory, with commands that an
+    installed stance has.
+
+    >>> "`stance train --backend bert --input LABELLED_FILE --output DIR`" in retrain_hint("bert")
+    True
+    """
+    option = f" --backend {backend}" if backend and backend != "baseline" else ""
+    return (
+        f"Rebuild it with `stance train{option} --input LABELLED_FILE --output DIR`, "
+        "or reinstall stance if it is a shipped model"
+    )
 
 
 def shipped_model_dir(name: str) -> Path:
@@ -64,7 +97,7 @@ def resolve_model_dir(model: str | os.PathLike[str] | None) -> Path:
             )
         return path
     if not isinstance(model, (str, os.PathLike)):
-        raise TypeError(
+        raise ModelTypeError(
             f"model must be None, a name in {SHIPPED_MODELS} or a path, got {type(model).__name__}"
         )
     path = Path(model)
@@ -72,7 +105,7 @@ def resolve_model_dir(model: str | os.PathLike[str] | None) -> Path:
         raise ModelError(
             path,
             "model directory not found",
-            f"Pass one of {SHIPPED_MODELS} or a directory written by a training script",
+            f"Pass one of {SHIPPED_MODELS} or a model directory (such as one `stance train` wrote)",
         )
     return path
 
@@ -98,12 +131,14 @@ def read_metadata(path: Path) -> dict[str, Any]:
     if not isinstance(meta, dict):
         raise ModelError(path, f"{METADATA_FILE} must hold a JSON object", retrain_hint())
     backend = meta.get("backend")
-    if backend not in BACKENDS:
+    if backend not in backend_names():
         raise ModelError(
-            path, f"unknown backend {backend!r}; expected one of {BACKENDS}", retrain_hint()
+            path,
+            f"unknown backend {backend!r}; expected one of {backend_names()}",
+            retrain_hint(),
         )
     version = meta.get("format_version")
-    readable = READABLE_FORMATS[backend]
+    readable = readable_formats(backend)
     if version not in readable:
         raise ModelError(
             path,
@@ -122,12 +157,14 @@ def read_metadata(path: Path) -> dict[str, Any]:
 
 
 def write_metadata(
-    path: Path, meta: dict[str, Any], *, format_version: int | None = None
+    path: Path, meta: dict[str, Any], *, version: int | None = None
 ) -> dict[str, Any]:
     """Write ``metadata.json`` with :data:`LABELS` and the format version the backend writes
-    (:data:`FORMAT_VERSIONS`, unless ``format_version`` is given); return what was written."""
+    (its class's ``format_version``, unless ``version`` is given); return what was written."""
     own = {k: v for k, v in meta.items() if k not in ("format_version", "labels")}
-    version = format_version or FORMAT_VERSIONS.get(str(meta.get("backend")), FORMAT_VERSION)
+    backend = str(meta.get("backend"))
+    if version is None:
+        version = format_version(backend) if backend in backend_names() else FORMAT_VERSION
     meta = {"format_version": version, "labels": list(LABELS), **own}
     (path / METADATA_FILE).write_text(
         json.dumps(meta, ensure_ascii=False, indent=2) + "\n", encoding="utf-8"

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from stance.errors import ConfigError
 from stance.labels import LABELS
 
 
@@ -30,7 +31,7 @@ class Prediction:
     def from_probabilities(cls, probabilities: Sequence[float]) -> Prediction:
         """Build a prediction from probabilities in :data:`LABELS` order."""
         if len(probabilities) != len(LABELS):
-            raise ValueError(
+            raise ConfigError(
                 f"expected {len(LABELS)} probabilities (one per label in {LABELS}), "
                 f"got {len(probabilities)}"
             )

@@ -44,13 +44,15 @@ def resolve_jobs(n_jobs: int) -> int:
 
     >>> resolve_jobs(3)
     3
-    >>> resolve_jobs(0)
+    >>> resolve_jobs(0)  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    ValueError: n_jobs must be a positive number of processes or -1 for all cores, got 0
+    stance.errors.ConfigError: n_jobs must be a positive number of processes or -1 for all ...
     """
     if isinstance(n_jobs, bool) or not isinstance(n_jobs, int) or n_jobs == 0 or n_jobs < -1:
-        raise ValueError(
+        from stance.errors import ConfigError
+
+        raise ConfigError(
             f"n_jobs must be a positive number of processes or -1 for all cores, got {n_jobs!r}"
         )
     return available_cores() if n_jobs == -1 else n_jobs
@@ -95,7 +97,7 @@ class LocalPredictor:
     """Classifies in this process (``n_jobs=1``)."""
 
     def __init__(self, model: str, batch_size: int, isolate: bool = True) -> None:
-        from stance.api import load_classifier
+        from stance.loading import load_classifier
 
         self.classifier = load_classifier(model)
         self.batch_size = batch_size
@@ -126,13 +128,10 @@ def _start_worker(model: str, threads: int) -> None:
     for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ.setdefault(name, str(threads))
     try:
-        from stance.api import load_classifier
+        from stance.loading import load_classifier
 
         _classifier = load_classifier(model)
-        if _classifier.backend == "bert":
-            import torch
-
-            torch.set_num_threads(threads)
+        _classifier.set_threads(threads)
     except BaseException as exc:  # re-raised with the first chunk, where the caller sees it
         _load_error = exc
 

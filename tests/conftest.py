@@ -112,12 +112,22 @@ def bert_dir(tmp_path_factory, tiny_base, small_data) -> Path:
     return out
 
 
-@pytest.fixture(params=["baseline", "bert"])
+def _registered_backends() -> tuple[str, ...]:
+    from stance.backends.registry import names
+
+    return names()
+
+
+@pytest.fixture(params=_registered_backends())
 def model_dir(request) -> Path:
-    """Each backend's session model, for tests that every backend must pass."""
-    if request.param == "bert":
+    """Each registered backend's session model (a fixture named ``<backend>_dir``), for the
+    tests that every backend must pass."""
+    if request.param != "baseline":
         pytest.importorskip("torch")
-    return request.getfixturevalue(f"{request.param}_dir")
+    try:
+        return request.getfixturevalue(f"{request.param}_dir")
+    except pytest.FixtureLookupError:
+        pytest.fail(f"backend {request.param!r} is registered without a {request.param}_dir")
 
 
 @pytest.fixture(scope="session")

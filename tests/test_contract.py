@@ -41,12 +41,12 @@ def test_calibration_changes_confidence_not_labels(model_dir):
 
 
 def test_metadata_describes_the_model(model_dir):
-    from stance.modeldir import FORMAT_VERSIONS
+    from stance.modeldir import BACKENDS, FORMAT_VERSIONS
 
     meta = json.loads((model_dir / "metadata.json").read_text())
     assert meta["format_version"] == FORMAT_VERSIONS[meta["backend"]]
     assert meta["labels"] == list(LABELS)
-    assert meta["backend"] in ("baseline", "bert")
+    assert meta["backend"] in BACKENDS
     for key in ("training_data", "hyperparameters", "library_versions", "seed", "calibration"):
         assert key in meta, key
     assert len(meta["training_data"]["sha256"]) == 64

@@ -94,6 +94,7 @@ def test_import_stance_does_not_import_pandas_dask_or_spark():
     assert out.stdout.strip() == "[]"
 
 
+@pytest.mark.cluster
 def test_dask_local_cluster_with_two_worker_processes(texts, expected):
     dd = pytest.importorskip("dask.dataframe")
     distributed = pytest.importorskip("distributed")
@@ -141,6 +142,7 @@ def spark():
     session.stop()
 
 
+@pytest.mark.cluster
 @pytest.mark.filterwarnings("ignore::FutureWarning", "ignore:The copy keyword is deprecated")
 def test_spark_local_map_in_pandas(spark, texts, expected):
     from pyspark.sql.types import DoubleType, StringType, StructField, StructType

@@ -411,5 +411,5 @@ def test_bert_base_model_falls_back_to_the_shipped_bert(tmp_path, monkeypatch):
     missing = {"base_model": str(tmp_path / "no-such-base")}
     assert Path(adapt.resolve_base_model(missing, None)) == shipped_model_dir("bert")
     monkeypatch.setattr("stance.modeldir.shipped_model_dir", lambda name: tmp_path / name)
-    with pytest.raises(ModelError, match="--base-model"):
+    with pytest.raises(ModelError, match="Pass base_model"):
         adapt.resolve_base_model(missing, None)

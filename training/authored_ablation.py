@@ -24,7 +24,7 @@ import statistics
 import sys
 from pathlib import Path
 
-from stance.data.datacard import fill_markers
+from stance.data.datacard import update_pages
 from stance.data.trainset import load_examples
 from stance.evaluation.report import markdown_table
 from stance.modeldir import read_metadata, shipped_model_dir
@@ -192,8 +192,8 @@ def main(argv: list[str] | None = None) -> None:
     plot(summary, args.output / "authored_learning_curve.png")
     print(text)
     if args.update_readme:
-        readme = REPO / "README.md"
-        readme.write_text(fill_markers(readme.read_text(encoding="utf-8"), {"ablation": text}))
+        for page in update_pages(REPO, {"ablation": text}):
+            print(f"updated {page.relative_to(REPO)}")
 
 
 if __name__ == "__main__":

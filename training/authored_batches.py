@@ -23,7 +23,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from stance.data.batches import read_batch
-from stance.data.datacard import fill_markers
+from stance.data.datacard import update_pages
 from stance.data.originality import shared_runs
 from stance.data.trainset import load_examples
 from stance.evaluation.realdev import read_real_dev
@@ -128,7 +128,6 @@ def main(argv: list[str] | None = None) -> None:
     )
     print(f"wrote {args.report}")
     if args.update_readme:
-        readme = REPO / "README.md"
         header, table = comparison_table(results["with knowledge features"], "no new batch")
         block = (
             agreement
@@ -137,11 +136,8 @@ def main(argv: list[str] | None = None) -> None:
             + f"\n\nMade by `{command}` (seed {args.seed}); the same without knowledge features "
             "in `reports/authored-batches.md`."
         )
-        readme.write_text(
-            fill_markers(readme.read_text(encoding="utf-8"), {"batches": block}),
-            encoding="utf-8",
-        )
-        print("updated README.md")
+        for page in update_pages(REPO, {"batches": block}):
+            print(f"updated {page.relative_to(REPO)}")
 
 
 if __name__ == "__main__":

@@ -19,7 +19,7 @@ import shlex
 import sys
 from pathlib import Path
 
-from stance.data.datacard import fill_markers
+from stance.data.datacard import update_pages
 from stance.evaluation.harness import evaluate_model
 from stance.evaluation.report import (
     RESULTS_HEADER,
@@ -36,8 +36,9 @@ REPO = Path(__file__).resolve().parents[1]
 MODEL_ORDER = ("baseline", "bert")
 
 
-def update_readme(report_dir: Path, readme: Path) -> None:
-    """Rewrite the results and calibration blocks of the README from every reports/*.json."""
+def update_readme(report_dir: Path, repo: Path) -> None:
+    """Rewrite the results and calibration blocks of the README and the docs pages from every
+    reports/*.json."""
     reports = [
         json.loads((report_dir / f"{name}.json").read_text(encoding="utf-8"))
         for name in MODEL_ORDER
@@ -60,16 +61,13 @@ def update_readme(report_dir: Path, readme: Path) -> None:
             f"Macro-F1, from the reports made by {commands}.",
         ]
     )
-    text = fill_markers(
-        readme.read_text(encoding="utf-8"),
-        {
-            "results": results,
-            "yardsticks": yardsticks,
-            "calibration": calibration_summary(reports)
-            + f"\n\nFrom the reports made by {commands}.",
-        },
-    )
-    readme.write_text(text, encoding="utf-8")
+    sections = {
+        "results": results,
+        "yardsticks": yardsticks,
+        "calibration": calibration_summary(reports) + f"\n\nFrom the reports made by {commands}.",
+    }
+    for page in update_pages(repo, sections):
+        print(f"updated {page.relative_to(repo)}")
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -119,8 +117,7 @@ def main(argv: list[str] | None = None) -> None:
         write(classifier.path, classifier.metadata, report)
         print(f"updated the model card in {classifier.path}")
     if args.update_readme:
-        update_readme(args.output, REPO / "README.md")
-        print("updated README.md")
+        update_readme(args.output, REPO)
 
 
 if __name__ == "__main__":

@@ -19,7 +19,7 @@ import shlex
 import sys
 from pathlib import Path
 
-from stance.data.datacard import fill_markers
+from stance.data.datacard import update_pages
 from stance.data.trainset import load_examples
 from stance.evaluation.realdev import read_real_dev
 from stance.evaluation.report import markdown_table
@@ -78,17 +78,13 @@ def main(argv: list[str] | None = None) -> None:
     )
     print(f"wrote {args.report}")
     if args.update_readme:
-        readme = REPO / "README.md"
         block = (
             markdown_table(header, table)
             + f"\n\nMade by `{command}` (seed {args.seed}); details in "
             "`reports/knowledge-features.md`."
         )
-        readme.write_text(
-            fill_markers(readme.read_text(encoding="utf-8"), {"knowledge": block}),
-            encoding="utf-8",
-        )
-        print("updated README.md")
+        for page in update_pages(REPO, {"knowledge": block}):
+            print(f"updated {page.relative_to(REPO)}")
 
 
 if __name__ == "__main__":

@@ -32,7 +32,7 @@ from pathlib import Path
 import numpy as np
 
 from stance.data.corpus import repo_root
-from stance.data.datacard import fill_markers
+from stance.data.datacard import update_pages
 from stance.own_data.suggest import MAX_SIMILARITY, cosine, ngram_profile, select
 from stance.data.trainset import load_examples
 from stance.evaluation.metrics import macro_f1
@@ -202,11 +202,8 @@ def main(argv: list[str] | None = None) -> None:
     plot(summary, sizes, args.output / "suggest_curve.png")
     print(body)
     if args.update_readme:
-        readme = repo_root() / "README.md"
-        readme.write_text(
-            fill_markers(readme.read_text(encoding="utf-8"), {"suggest": body}), encoding="utf-8"
-        )
-        print("updated README.md")
+        for page in update_pages(repo_root(), {"suggest": body}):
+            print(f"updated {page.relative_to(repo_root())}")
 
 
 if __name__ == "__main__":

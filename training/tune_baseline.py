@@ -49,15 +49,12 @@ def spearman(x: list[float], y: list[float]) -> float | None:
 
 def update_readme(summary: dict) -> None:
     """Write the search's notes (command, score, checks, choice) into README.md."""
-    from stance.data.datacard import fill_markers
+    from stance.data.datacard import update_pages
 
     notes = summary.get("notes") or [f"Made by `{summary['command']}`."]
     block = "\n\n".join(notes) + " Every configuration: `reports/baseline-tuning.md`."
-    readme = REPO / "README.md"
-    readme.write_text(
-        fill_markers(readme.read_text(encoding="utf-8"), {"tuning": block}), encoding="utf-8"
-    )
-    print("updated README.md")
+    for page in update_pages(REPO, {"tuning": block}):
+        print(f"updated {page.relative_to(REPO)}")
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from stance.backends.baseline import BaselineFeatures, Block, DenseBlock, HashedBlock
+from stance.backends.blocks import BaselineFeatures, Block, DenseBlock, HashedBlock
 from stance.errors import ConfigError
 from stance.features import dense_featurizer
 from stance.features.ngrams import ANALYZERS, NgramHasher

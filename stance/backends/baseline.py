@@ -18,16 +18,22 @@ installed (only the types in :data:`TRUSTED_TYPES` are accepted); :func:`convert
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
 
 from stance.backends.base import Classifier
-from stance.errors import MissingDependencyError, ModelError
+from stance.backends.blocks import (  # noqa: F401 (settings, imported from here too)
+    NORMS,
+    BaselineFeatures,
+    Block,
+    DenseBlock,
+    HashedBlock,
+)
+from stance.errors import ConfigError, MissingDependencyError, ModelError, UnknownNameError
 from stance.features import dense_featurizer
-from stance.features.ngrams import TOKEN_PATTERN, NgramHasher, hash_blocks
+from stance.features.ngrams import hash_blocks
 from stance.labels import LABELS
 from stance.modeldir import retrain_hint, write_metadata
 
@@ -35,7 +41,6 @@ MODEL_FILE = "model.safetensors"
 LEGACY_MODEL_FILE = "model.skops"
 WORD_BITS = 18
 CHAR_BITS = 19
-NORMS = (None, "l1", "l2")
 CHUNK_CHARACTERS = 6000
 """Texts are featurised in chunks of about this many characters (the arrays stay in cache)."""
 
@@ -55,158 +60,30 @@ TRUSTED_TYPES: tuple[str, ...] = (
     "sklearn.preprocessing._data.StandardScaler",
     "stance.training.lexicon_features.LexiconFeatures",
 )
-"""Every type a format-1 model file (``model.skops``) may contain; anything else is refused."""
+"""Every type a format-1 model file (``model.skops``) may contain; anything else is refused.
+
+The file names ``LexiconFeatures`` by its module, so loading a format-1 model imports
+:mod:`stance.training.lexicon_features` (a scikit-learn transformer, which cannot live in the
+core): the one build-time module a runtime path loads, and only for this legacy format.
+``stance convert`` rewrites such a directory in format 2, which needs nothing from training."""
 
 
 def __getattr__(name: str) -> object:
-    """``BaselineConfig`` and ``CALIBRATION_DATA`` moved to :mod:`stance.training.baseline`."""
+    """``BaselineConfig`` and ``CALIBRATION_DATA`` moved to :mod:`stance.training.baseline`;
+    the old names warn and are removed in the next release."""
     if name in ("BaselineConfig", "CALIBRATION_DATA"):
+        import warnings
+
+        warnings.warn(
+            f"stance.backends.baseline.{name} moved: import it from stance.training.baseline "
+            "(the old name goes in the next release)",
+            DeprecationWarning,
+            stacklevel=2,
+        )
         from stance.training import baseline
 
         return getattr(baseline, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-# --- settings -------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class HashedBlock:
-    """A block of hashed n-gram features: ``HashingVectorizer`` (+ ``TfidfTransformer``).
-
-    Attributes:
-        name: The block's name in the ``FeatureUnion`` (``word``, ``char``, ...).
-        hasher: The n-gram and hashing settings.
-        weight: The block's transformer weight.
-        binary: Counts are clipped to 1 (``HashingVectorizer(binary=True)``).
-        count_norm: ``HashingVectorizer(norm=...)``, applied to the counts.
-        tfidf: A ``TfidfTransformer`` follows; the next three settings are its own.
-        sublinear_tf: ``1 + log(tf)`` instead of ``tf``.
-        use_idf: Multiply by the IDF stored in the arrays.
-        norm: Row normalisation after IDF (``"l2"``, ``"l1"`` or ``None``).
-    """
-
-    name: str
-    hasher: NgramHasher
-    weight: float = 1.0
-    binary: bool = False
-    count_norm: str | None = None
-    tfidf: bool = True
-    sublinear_tf: bool = False
-    use_idf: bool = True
-    norm: str | None = "l2"
-    kind: ClassVar[str] = "hashed"
-
-    def __post_init__(self) -> None:
-        for field_name in ("count_norm", "norm"):
-            if getattr(self, field_name) not in NORMS:
-                raise ValueError(
-                    f"block {self.name!r}: {field_name} must be one of {NORMS}, "
-                    f"got {getattr(self, field_name)!r}"
-                )
-
-    def to_dict(self) -> dict[str, Any]:
-        own = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "hasher"}
-        hasher = {
-            "analyzer": self.hasher.analyzer,
-            "ngram_range": list(self.hasher.ngram_range),
-            "n_features": self.hasher.n_features,
-            "lowercase": self.hasher.lowercase,
-            "token_pattern": self.hasher.token_pattern,
-        }
-        return {"kind": self.kind, **own, **hasher}
-
-
-@dataclass(frozen=True)
-class DenseBlock:
-    """A block of dense features: a featuriser of :data:`stance.features.DENSE_FEATURES`,
-    standardised (``StandardScaler``) and weighted.
-
-    Attributes:
-        name: The block's name in the ``FeatureUnion`` (``lexicon``, ...).
-        featurizer: The featuriser's name in :data:`stance.features.DENSE_FEATURES`.
-        n_values: How many values the featuriser returns.
-        weight: The block's transformer weight.
-        standardize: A ``StandardScaler`` follows (its mean and scale are in the arrays).
-    """
-
-    name: str
-    featurizer: str
-    n_values: int
-    weight: float = 1.0
-    standardize: bool = True
-    kind: ClassVar[str] = "dense"
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"kind": self.kind, **asdict(self)}
-
-
-Block = HashedBlock | DenseBlock
-
-
-@dataclass(frozen=True)
-class BaselineFeatures:
-    """What the runtime needs to turn texts into the linear layer's input.
-
-    Attributes:
-        blocks: The ``FeatureUnion`` blocks, in column order.
-        select: A column selection (``VarianceThreshold``) precedes the linear layer; the
-            arrays list the columns it keeps.
-    """
-
-    blocks: tuple[Block, ...]
-    select: bool = True
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"select": self.select, "blocks": [block.to_dict() for block in self.blocks]}
-
-    @classmethod
-    def from_dict(cls, values: Any, path: Path | None = None) -> BaselineFeatures:
-        """Read the settings saved in ``metadata.json``; a bad entry raises :class:`ModelError`."""
-        where = path or Path(".")
-
-        def bad(problem: str) -> ModelError:
-            return ModelError(
-                where, f"metadata.json 'features': {problem}", retrain_hint("baseline")
-            )
-
-        if not isinstance(values, dict) or not isinstance(values.get("blocks"), list):
-            raise bad("expected an object with a list of 'blocks'")
-        blocks: list[Block] = []
-        for i, raw in enumerate(values["blocks"]):
-            if not isinstance(raw, dict):
-                raise bad(f"block {i} is not an object")
-            raw = dict(raw)
-            kind = raw.pop("kind", None)
-            try:
-                if kind == "hashed":
-                    hasher = NgramHasher(
-                        analyzer=raw.pop("analyzer"),
-                        ngram_range=tuple(raw.pop("ngram_range")),
-                        n_features=int(raw.pop("n_features")),
-                        lowercase=bool(raw.pop("lowercase", True)),
-                        token_pattern=raw.pop("token_pattern", TOKEN_PATTERN),
-                    )
-                    _check_keys(raw, HashedBlock, i)
-                    blocks.append(HashedBlock(hasher=hasher, **raw))
-                elif kind == "dense":
-                    _check_keys(raw, DenseBlock, i)
-                    blocks.append(DenseBlock(**raw))
-                else:
-                    raise ValueError(f"unknown kind {kind!r}; expected 'hashed' or 'dense'")
-            except (KeyError, TypeError, ValueError) as exc:
-                raise bad(f"block {i}: {exc}") from exc
-        names = [block.name for block in blocks]
-        if len(set(names)) != len(names):
-            raise bad(f"block names repeat: {names}")
-        return cls(tuple(blocks), bool(values.get("select", True)))
-
-
-def _check_keys(raw: dict[str, Any], cls: type, i: int) -> None:
-    allowed = {f.name for f in fields(cls)} - {"hasher"}
-    unknown = sorted(set(raw) - allowed)
-    if unknown:
-        raise ValueError(f"unknown setting(s) {unknown} for a {cls.kind} block")  # type: ignore[attr-defined]
 
 
 # --- the compiled blocks ----------------------------------------------------------------------
@@ -237,7 +114,7 @@ class HashedFeatures:
         self.specs = tuple(specs)
         first = self.specs[0]
         if any(_transform_key(spec) != _transform_key(first) for spec in self.specs):
-            raise ValueError("blocks scored together must share their TF-IDF settings")
+            raise ConfigError("blocks scored together must share their TF-IDF settings")
         self.setting = first
         widths = [spec.hasher.n_features for spec in self.specs]
         self.offsets = np.concatenate(([0], np.cumsum(widths))).astype(np.int64)
@@ -434,7 +311,7 @@ class DenseFeatures:
         """The block's weighted (standardised) values, shape ``(len(texts), n_values)``."""
         raw = np.asarray([self.function(text) for text in texts], dtype=np.float64)
         raw = raw.reshape(len(texts), self.spec.n_values)
-        if self.mean is not None:
+        if self.mean is not None and self.scale is not None:
             raw -= self.mean
             raw /= self.scale
         if self.spec.weight != 1.0:
@@ -451,12 +328,12 @@ def dense_featurizer_for(spec: DenseBlock) -> tuple[Any, tuple[str, ...]]:
     try:
         function, names = dense_featurizer(spec.featurizer)
     except KeyError as exc:
-        raise ValueError(
+        raise ConfigError(
             f"block {spec.name!r} needs the dense featuriser {spec.featurizer!r}, which this "
             "version of stance does not have; upgrade stance"
         ) from exc
     if len(names) != spec.n_values:
-        raise ValueError(
+        raise ConfigError(
             f"block {spec.name!r}: featuriser {spec.featurizer!r} returns {len(names)} values, "
             f"the model expects {spec.n_values}"
         )
@@ -468,22 +345,22 @@ def _array(
 ) -> np.ndarray:
     """``arrays[key]``, checked for its dtype (integers: any width) and shape."""
     if key not in arrays:
-        raise ValueError(f"array {key!r} is missing")
+        raise ConfigError(f"array {key!r} is missing")
     array = arrays[key]
     if dtype is np.int64 and array.dtype.kind in "iu":
         array = array.astype(np.int64, copy=False)
     elif array.dtype != dtype:
-        raise ValueError(f"array {key!r} has dtype {array.dtype}, expected {np.dtype(dtype)}")
+        raise ConfigError(f"array {key!r} has dtype {array.dtype}, expected {np.dtype(dtype)}")
     if len(array.shape) != len(shape) or any(
         want not in (-1, got) for want, got in zip(shape, array.shape)
     ):
-        raise ValueError(f"array {key!r} has shape {array.shape}, expected {shape}")
+        raise ConfigError(f"array {key!r} has shape {array.shape}, expected {shape}")
     return array
 
 
 def _check_columns(columns: np.ndarray, n: int, what: str) -> None:
     if columns.size and (columns.min() < 0 or columns.max() >= n or (np.diff(columns) <= 0).any()):
-        raise ValueError(f"array {what!r} must hold increasing column numbers in 0..{n - 1}")
+        raise ConfigError(f"array {what!r} must hold increasing column numbers in 0..{n - 1}")
 
 
 # --- the classifier ---------------------------------------------------------------------------
@@ -495,6 +372,10 @@ class BaselineClassifier(Classifier):
     Build one with :meth:`load` (a model directory) or :meth:`from_pipeline` (a fitted
     scikit-learn pipeline, as training does).
     """
+
+    format_version: ClassVar[int] = 2
+    readable_formats: ClassVar[tuple[int, ...]] = (1, 2)
+    has_contributions: ClassVar[bool] = True
 
     def __init__(
         self,
@@ -558,7 +439,15 @@ class BaselineClassifier(Classifier):
             if dense.spec.name == name:
                 return dense, None
         names = [spec.name for spec in self.features.blocks]
-        raise KeyError(f"no block {name!r}; blocks: {names}")
+        raise UnknownNameError(f"no block {name!r}; blocks: {names}")
+
+    def contributions(self, text: str) -> tuple[list[tuple[int, int]], np.ndarray]:
+        """Per word of ``text``, its summed contribution to each label's centred logit: each
+        hashed n-gram's TF-IDF value times its centred coefficient, and each dense block's
+        change when a lexicon hit (or word) is blanked out."""
+        from stance.explanation import linear_word_weights
+
+        return linear_word_weights(self, text)
 
     def _logits(self, texts: list[str]) -> np.ndarray:
         logits = np.zeros((len(texts), len(LABELS)))
@@ -624,31 +513,28 @@ class BaselineClassifier(Classifier):
 
 def import_skops_for(path: Path) -> Any:
     """``skops.io``, or :class:`MissingDependencyError` saying how to read a format-1 model."""
-    import importlib.util
+    from stance.extras import TRAIN_MODULES, missing, require
 
-    from stance.extras import TRAIN_MODULES, install_command
-
-    missing = next((m for m in TRAIN_MODULES if importlib.util.find_spec(m) is None), None)
-    if missing is None:
-        try:
-            from stance.backends._skops import import_skops_io
-
-            return import_skops_io()
-        except ImportError as exc:
-            missing = exc.name or str(exc)
-    raise MissingDependencyError(
+    purpose = (
         f"{path} is a format-1 baseline ({LEGACY_MODEL_FILE}, a scikit-learn pipeline saved "
-        f"with skops); reading it needs scikit-learn, scipy and skops, and {missing} is not "
-        f"installed. Install them with {install_command('train')}, or, where they are "
-        f"installed, convert the directory once to format 2, which loads without them: "
-        f"`stance convert {path} NEW_DIR`"
+        "with skops); reading it"
     )
+    try:
+        require(TRAIN_MODULES, "train", purpose)
+        from stance.backends._skops import import_skops_io
+
+        return import_skops_io()
+    except (ImportError, MissingDependencyError) as exc:
+        error = exc if isinstance(exc, MissingDependencyError) else None
+        error = error or missing(exc.name or str(exc), "train", purpose)
+        raise MissingDependencyError(
+            f"{error}; or, where they are installed, convert the directory once to format 2, "
+            f"which loads without them: `stance convert {path} NEW_DIR`"
+        ) from exc
 
 
 def _load_format_1(path: Path, metadata: dict[str, Any]) -> BaselineClassifier:
     """Read ``model.skops`` (trusting only :data:`TRUSTED_TYPES`) and export it to arrays."""
-    from stance.errors import ConfigError
-
     file = path / LEGACY_MODEL_FILE
     if not file.is_file():
         raise ModelError(path, f"{LEGACY_MODEL_FILE} is missing", retrain_hint("baseline"))
@@ -693,7 +579,7 @@ def save_format_1(classifier: BaselineClassifier, path: str | Path) -> Path:
 
     sio = import_skops_for(Path(path))
     if classifier.pipeline is None:
-        raise ValueError("this classifier was not built from a scikit-learn pipeline")
+        raise ConfigError("this classifier was not built from a scikit-learn pipeline")
     path = Path(path)
     path.mkdir(parents=True, exist_ok=True)
     sio.dump(
@@ -703,7 +589,7 @@ def save_format_1(classifier: BaselineClassifier, path: str | Path) -> Path:
         compresslevel=9,
     )
     meta = {k: v for k, v in classifier.metadata.items() if k not in ("features",)}
-    write_metadata(path, meta, format_version=1)
+    write_metadata(path, meta, version=1)
     (path / MODEL_FILE).unlink(missing_ok=True)
     return path
 
@@ -728,7 +614,9 @@ def convert_model_dir(
 
     source = resolve_model_dir(source)
     metadata = read_metadata(source)
-    if metadata["backend"] != "baseline":
+    from stance.backends.registry import classifier_class
+
+    if not issubclass(classifier_class(metadata["backend"]), BaselineClassifier):
         raise ModelError(
             source, f"only baseline models can be converted, this one is {metadata['backend']!r}"
         )
@@ -736,13 +624,13 @@ def convert_model_dir(
     difference = 0.0
     texts = list(check_texts)
     if metadata.get("format_version") == 1:
-        import stance
+        from stance._version import __version__
 
         classifier.metadata = {
             **metadata,
             "converted": {
                 "from_format_version": 1,
-                "stance": stance.__version__,
+                "stance": __version__,
                 "checked_texts": len(texts),
             },
         }

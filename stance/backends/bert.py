@@ -13,16 +13,17 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
 from stance.backends.base import Classifier
-from stance.errors import ConfigError, MissingDependencyError, ModelError
+from stance.errors import ConfigError, ModelError
+from stance.extras import install_command, missing
 from stance.labels import LABELS
 from stance.modeldir import retrain_hint, write_metadata
 
-INSTALL_HINT = 'pip install "stance[bert]"'
+INSTALL_HINT = install_command("bert")
 WEIGHTS_FILE = "model.safetensors"
 DEFAULT_MAX_LENGTH = 128
 """Tokens per window, unless the model's metadata says otherwise."""
@@ -36,10 +37,7 @@ def require_torch() -> tuple[Any, Any]:
         import torch
         import transformers
     except ImportError as exc:
-        raise MissingDependencyError(
-            f"the BERT backend needs torch and transformers ({exc.name} is missing); "
-            f"install them with: {INSTALL_HINT}"
-        ) from exc
+        raise missing(exc.name or "torch", "bert", "the BERT backend") from exc
     return torch, transformers
 
 
@@ -50,7 +48,7 @@ def pick_device(device: str = "auto") -> str:
         return "cuda" if torch.cuda.is_available() else "cpu"
     if device.startswith("cuda") and not torch.cuda.is_available():
         raise ConfigError(
-            f"device {device!r} requested but CUDA is not available; use --device cpu"
+            f"device {device!r} requested but CUDA is not available; use device 'cpu'"
         )
     return device
 
@@ -73,6 +71,9 @@ def encode_windows(
 class BertClassifier(Classifier):
     """A fine-tuned sequence-classification encoder with its tokenizer and metadata."""
 
+    format_version: ClassVar[int] = 1
+    readable_formats: ClassVar[tuple[int, ...]] = (1,)
+
     def __init__(
         self,
         model: Any,
@@ -92,6 +93,11 @@ class BertClassifier(Classifier):
         self.max_length = int(hyper.get("max_length", DEFAULT_MAX_LENGTH))
         self.stride = int(hyper.get("stride", DEFAULT_STRIDE))
         self.batch_size = batch_size
+
+    def set_threads(self, threads: int) -> None:
+        """Cap torch's intra-op threads (one worker process of several)."""
+        torch, _ = require_torch()
+        torch.set_num_threads(threads)
 
     def window_logits(self, input_ids: list[list[int]]) -> np.ndarray:
         """Raw logits of each window, computed in batches."""

@@ -80,7 +80,7 @@ TOPICS: tuple[str, ...] = (
 @dataclass(frozen=True)
 class _Field:
     kind: type | tuple[type, ...]
-    check: Callable[[Any], bool] | None = None
+    check: Callable[[Any], object] | None = None  # a truthy result passes
     allowed: str = ""
 
 

@@ -118,6 +118,26 @@ def card_sections(
     return sections
 
 
+def markdown_pages(repo: Path) -> list[Path]:
+    """``README.md`` and the documentation site's pages (``docs/*.md``): where scripts keep
+    their tables, between ``<!-- name:start -->`` and ``<!-- name:end -->`` markers."""
+    return [repo / "README.md", *sorted((repo / "docs").glob("*.md"))]
+
+
+def update_pages(repo: Path, sections: dict[str, str]) -> list[Path]:
+    """:func:`fill_markers` in every page of :func:`markdown_pages`; the pages changed."""
+    changed = []
+    for page in markdown_pages(repo):
+        if not page.is_file():
+            continue
+        old = page.read_text(encoding="utf-8")
+        new = fill_markers(old, sections)
+        if new != old:
+            page.write_text(new, encoding="utf-8")
+            changed.append(page)
+    return changed
+
+
 def fill_markers(text: str, sections: dict[str, str]) -> str:
     """Replace each ``<!-- name:start -->…<!-- name:end -->`` block with its section."""
     for name, body in sections.items():

@@ -7,6 +7,7 @@ Authored texts are training data only: never dev, never test.
 
 from __future__ import annotations
 
+import os
 import random
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -89,8 +90,8 @@ def authored_examples(
 
 
 def load_examples(
-    corpus_path: str | Path | None = None,
-    authored_path: str | Path | None = None,
+    corpus_path: str | os.PathLike[str] | None = None,
+    authored_path: str | os.PathLike[str] | None = None,
     *,
     use_authored: bool = True,
 ) -> tuple[list[Example], list[Example], list[Path]]:

@@ -13,7 +13,7 @@ def _log_softmax(logits: np.ndarray) -> np.ndarray:
     return shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
 
 
-def fit_temperature(logits: np.ndarray, y: Sequence[int]) -> float:
+def fit_temperature(logits: np.ndarray, y: Sequence[int] | np.ndarray) -> float:
     """The temperature T > 0 that minimises the negative log-likelihood of ``softmax(logits / T)``.
 
     >>> logits = np.array([[4.0, 0.0, 0.0], [0.0, 4.0, 0.0], [4.0, 0.0, 0.0]])
@@ -34,7 +34,7 @@ def fit_temperature(logits: np.ndarray, y: Sequence[int]) -> float:
 
 
 def reliability_bins(
-    probs: np.ndarray, y: Sequence[int], n_bins: int = 10
+    probs: np.ndarray, y: Sequence[int] | np.ndarray, n_bins: int = 10
 ) -> list[tuple[float, float, float, int]]:
     """Per confidence bin: ``(lower edge, mean confidence, accuracy, count)``, non-empty only."""
     probs = np.asarray(probs)
@@ -57,7 +57,9 @@ def reliability_bins(
     return rows
 
 
-def expected_calibration_error(probs: np.ndarray, y: Sequence[int], n_bins: int = 10) -> float:
+def expected_calibration_error(
+    probs: np.ndarray, y: Sequence[int] | np.ndarray, n_bins: int = 10
+) -> float:
     """Expected calibration error of the top label, over ``n_bins`` equal-width bins.
 
     >>> expected_calibration_error(np.array([[1.0, 0.0, 0.0]]), [0])

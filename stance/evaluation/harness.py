@@ -147,22 +147,9 @@ def fit_reference(model: Any) -> FitFn:
 
 def training_fit_function(metadata: dict[str, Any]) -> FitFn:
     """The training recipe of a saved model (backend, hyperparameters, seed) as a fit function."""
-    backend = metadata.get("backend")
-    if backend == "baseline":
-        from stance.training.baseline import BaselineConfig, train_baseline_on
+    from stance.training.registry import trainer_for
 
-        config = BaselineConfig.from_dict(metadata.get("hyperparameters", {}))
-        seed = int(metadata.get("seed", 0))
-
-        def fit(training: TrainingSet) -> Any:
-            return train_baseline_on(training, config, seed=seed)
-
-        return fit
-    if backend == "bert":
-        from stance.training.bert import refit_function
-
-        return refit_function(metadata)
-    raise ValueError(f"no training recipe for backend {backend!r}")
+    return trainer_for(metadata.get("backend")).refit(metadata)
 
 
 def authored_for(metadata: dict[str, Any], authored: Sequence[Example]) -> list[Example]:

@@ -49,13 +49,13 @@ def bootstrap_interval(
     same values as scoring each with scikit-learn, a few hundred times faster.
     """
     rng = np.random.default_rng(seed)
-    y_true = np.asarray(y_true)
-    y_pred = np.asarray(y_pred)
-    samples = [rng.integers(0, len(y_true), len(y_true)) for _ in range(n_resamples)]
+    gold = np.asarray(y_true)
+    pred = np.asarray(y_pred)
+    samples = [rng.integers(0, len(gold), len(gold)) for _ in range(n_resamples)]
     if metric is macro_f1:
-        values = _resampled_macro_f1(y_true, y_pred, np.array(samples))
+        values = _resampled_macro_f1(gold, pred, np.array(samples))
     else:
-        values = np.array([metric(list(y_true[i]), list(y_pred[i])) for i in samples])
+        values = np.array([metric(list(gold[i]), list(pred[i])) for i in samples])
     low, high = np.percentile(values, [2.5, 97.5])
     return float(low), float(high)
 

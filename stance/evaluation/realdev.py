@@ -104,7 +104,7 @@ def paired_difference(
     metric: Callable[[Sequence[Example], Sequence[str]], float] = kind_mean_macro_f1,
     n_resamples: int = 1000,
     seed: int = 0,
-) -> dict[str, float]:
+) -> dict[str, Any]:
     """``metric(first) - metric(second)`` with a paired bootstrap 95 % interval and the share of
     resamples in which ``first`` wins (resampling texts within each kind)."""
     rng = np.random.default_rng(seed)

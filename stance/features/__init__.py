@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from stance.errors import UnknownNameError
 from stance.features.domain import DOMAIN_FEATURE_NAMES, domain_features
 from stance.features.lexicon import SENTIMENT_FEATURE_NAMES, sentiment_features
 
@@ -30,6 +31,6 @@ def dense_featurizer(name: str) -> tuple[Featurizer, tuple[str, ...]]:
     try:
         return DENSE_FEATURES[name]
     except KeyError:
-        raise KeyError(
+        raise UnknownNameError(
             f"unknown dense featuriser {name!r}; known: {sorted(DENSE_FEATURES)}"
         ) from None

@@ -15,10 +15,12 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
+
+from stance.errors import ConfigError
 
 _TOKEN = re.compile(r"\w+(?:-\w+)*|[.!?;:]+|[,»«”“\"]")
 _CAPS = re.compile(r"\b[A-ZÆØÅ]{3,}\b")
@@ -66,10 +68,18 @@ class _Entry:
 
 @dataclass(frozen=True, eq=False)
 class Lexicon:
-    """The parsed stance lexicon: entries by first token (exact, or a stem for prefix entries)."""
+    """The parsed stance lexicon: entries by first token (exact, or a stem for prefix entries).
+
+    ``longest_prefix`` is the longest stem, which bounds the prefixes of a token looked up, so
+    a lookup takes time linear in the token's length (a 300,000-character token, too).
+    """
 
     exact: dict[str, list[_Entry]]
     prefixes: dict[str, list[_Entry]]
+    longest_prefix: int = field(init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "longest_prefix", max(map(len, self.prefixes), default=0))
 
     def candidates(self, token: str) -> list[_Entry]:
         """Entries whose first token matches ``token``, longest phrase first."""
@@ -79,7 +89,7 @@ class Lexicon:
 @lru_cache(maxsize=65536)
 def _candidates(lexicon: Lexicon, token: str) -> list[_Entry]:
     found = list(lexicon.exact.get(token, ()))
-    for k in range(1, len(token) + 1):
+    for k in range(1, min(len(token), lexicon.longest_prefix) + 1):
         found.extend(lexicon.prefixes.get(token[:k], ()))
     return sorted(found, key=lambda e: (-len(e.tokens), -len(e.tokens[0])))
 
@@ -104,7 +114,7 @@ def domain_lexicon() -> Lexicon:
                 float(weight),
             )
         except ValueError as exc:
-            raise ValueError(f"domain_lexicon.tsv, line {number}: {exc}") from None
+            raise ConfigError(f"domain_lexicon.tsv, line {number}: {exc}") from None
         first = entry.tokens[0]
         (prefixes if entry.prefix[0] else exact).setdefault(first, []).append(entry)
     return Lexicon(exact, prefixes)
@@ -238,30 +248,49 @@ def _scaled_cues(
     if not any(h.category in ("against", "for") for h in hits):
         return []
     clauses, sentences = _clause_and_sentence_ids(words)
-    negators = [h for h in hits if h.category == "negator"]
-    intensifiers = {h.end: h.weight for h in hits if h.category == "intensifier"}
-    contrasts = [h for h in hits if h.category == "contrast"]
-    concessives = [h for h in hits if h.category == "concessive"]
+    # indexes instead of scans, so the time stays linear in the number of hits
+    negator_clauses_by_end: dict[int, set[int]] = {}
+    negator_clauses_by_start: dict[int, set[int]] = {}
+    intensifiers = {}
+    first_contrast: dict[int, Hit] = {}  # per sentence, its first contrast
+    concessive_clauses = set()
+    for h in hits:
+        if h.category == "negator":
+            negator_clauses_by_end.setdefault(h.end, set()).add(clauses[h.start])
+            negator_clauses_by_start.setdefault(h.start, set()).add(clauses[h.start])
+        elif h.category == "intensifier":
+            intensifiers[h.end] = h.weight
+        elif h.category == "contrast":
+            first_contrast.setdefault(sentences[h.start], h)
+        elif h.category == "concessive":
+            concessive_clauses.add(clauses[h.start])
     scaled = []
     for hit in hits:
         if hit.category not in ("against", "for"):
             continue
         weight = hit.weight * (intensifiers.get(hit.start, 1.0) if context else 1.0)
-        negated = negation and any(
-            clauses[n.start] == clauses[hit.start]
-            and (0 < hit.start - n.end + 1 <= 3 or 0 <= n.start - hit.end <= 1)
-            for n in negators
+        clause = clauses[hit.start]
+        # a negator in the same clause ending up to 2 tokens before the cue (or at its start),
+        # or starting right after it or one token later
+        negated = negation and (
+            any(
+                clause in negator_clauses_by_end.get(end, ())
+                for end in (hit.start - 2, hit.start - 1, hit.start)
+            )
+            or any(
+                clause in negator_clauses_by_start.get(start, ())
+                for start in (hit.end, hit.end + 1)
+            )
         )
         if negated:
             weight *= NEGATION_FACTOR
         if not context:
             scaled.append((hit, weight, negated))
             continue
-        for c in contrasts:
-            if sentences[c.start] == sentences[hit.start]:
-                weight *= CONTRAST_AFTER if hit.start >= c.end else CONTRAST_BEFORE
-                break
-        if any(clauses[c.start] == clauses[hit.start] for c in concessives):
+        c = first_contrast.get(sentences[hit.start])
+        if c is not None:
+            weight *= CONTRAST_AFTER if hit.start >= c.end else CONTRAST_BEFORE
+        if clause in concessive_clauses:
             weight *= CONCESSIVE
         scaled.append((hit, weight, negated))
     return scaled

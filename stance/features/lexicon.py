@@ -28,7 +28,12 @@ def _afinn_da() -> str:
             return file.read_text(encoding="utf-8")
     from importlib import resources
 
-    return resources.files("afinn").joinpath("data", "AFINN-da-32.txt").read_text(encoding="utf-8")
+    return (
+        resources.files("afinn")
+        .joinpath("data")
+        .joinpath("AFINN-da-32.txt")
+        .read_text(encoding="utf-8")
+    )
 
 
 @lru_cache(maxsize=1)

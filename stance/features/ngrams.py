@@ -22,13 +22,15 @@ result, only skip work.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from itertools import pairwise
 from typing import Any
 
 import numpy as np
+
+from stance.errors import ConfigError
 
 ANALYZERS = ("word", "char", "char_wb")
 """The analyzers of ``HashingVectorizer`` this module reproduces."""
@@ -52,6 +54,27 @@ Spans = tuple[str, np.ndarray, np.ndarray, np.ndarray]
 
 def _rotl(x: np.ndarray, r: int) -> np.ndarray:
     return (x << _U[r]) | (x >> _U[32 - r])
+
+
+_FEW_SPANS = 16
+"""Below this many spans still hashing, the remaining blocks are hashed in plain Python."""
+
+
+def _finish_long_spans(
+    h: np.ndarray, position: np.ndarray, left: np.ndarray, mixed: np.ndarray, a: int, step: int
+) -> None:
+    """Hash the remaining blocks of the first ``a`` spans (at block ``step`` of each) in place:
+    ``h``, and ``position`` moved past the last block, as the vectorised loop leaves them."""
+    for j in range(a):
+        count = int(left[j]) - step
+        start = int(position[j])
+        x = int(h[j])
+        for m in mixed[start : start + 4 * count : 4].tolist():
+            x ^= m
+            x = ((x << 13) | (x >> 19)) & 0xFFFFFFFF
+            x = (x * 5 + 0xE6546B64) & 0xFFFFFFFF
+        h[j] = x
+        position[j] = start + 4 * count
 
 
 def murmurhash3_32(
@@ -91,7 +114,13 @@ def murmurhash3_32(
         starts, lengths = starts[order], lengths[order]
         active = np.searchsorted(-blocks[order], -np.arange(1, most + 1), side="right").tolist()
         position = starts.copy()  # each span's next block
-        for a in active:
+        left = blocks[order]  # blocks per span, in this order
+        for step, a in enumerate(active):
+            if a <= _FEW_SPANS and most - step > _FEW_SPANS:
+                # a few long spans left (one long token, say): plain Python integers are
+                # faster than numpy calls on tiny arrays, and keep the time linear in length
+                _finish_long_spans(h, position, left, mixed, a, step)
+                break
             part = h[:a]
             here = position[:a]
             part ^= mixed[here]
@@ -151,10 +180,10 @@ _FAST_PATTERNS = {TOKEN_PATTERN: r"\w+"}
 
 
 @lru_cache(maxsize=32)
-def _findall(pattern: str):
+def _findall(pattern: str) -> Callable[[str], list[Any]]:
     compiled = re.compile(pattern)
     if compiled.groups > 1:
-        raise ValueError(f"token pattern {pattern!r} has more than one capturing group")
+        raise ConfigError(f"token pattern {pattern!r} has more than one capturing group")
     return re.compile(_FAST_PATTERNS.get(pattern, pattern)).findall
 
 
@@ -225,12 +254,12 @@ class NgramHasher:
 
     def __post_init__(self) -> None:
         if self.analyzer not in ANALYZERS:
-            raise ValueError(f"analyzer must be one of {ANALYZERS}, got {self.analyzer!r}")
+            raise ConfigError(f"analyzer must be one of {ANALYZERS}, got {self.analyzer!r}")
         low, high = self.ngram_range
         if not 1 <= low <= high:
-            raise ValueError(f"need 1 <= min_n <= max_n, got ngram_range {self.ngram_range}")
+            raise ConfigError(f"need 1 <= min_n <= max_n, got ngram_range {self.ngram_range}")
         if not 1 <= self.n_features <= 2**31 - 1:
-            raise ValueError(f"n_features must be in 1..2**31-1, got {self.n_features}")
+            raise ConfigError(f"n_features must be in 1..2**31-1, got {self.n_features}")
         object.__setattr__(self, "ngram_range", (int(low), int(high)))
         tokenize = _findall(self.token_pattern) if self.analyzer == "word" else None
         object.__setattr__(self, "_tokenize", tokenize)
@@ -346,7 +375,7 @@ class NgramHasher:
             return self._char_wb_spans(texts)
         if self.analyzer == "char":
             return self._char_spans(texts)
-        raise ValueError("spans() covers the character analyzers; use columns() for words")
+        raise ConfigError("spans() covers the character analyzers; use columns() for words")
 
     def _char_wb_spans(self, texts: Sequence[str]) -> Spans:
         words: list[str] = []

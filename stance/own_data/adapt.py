@@ -35,14 +35,13 @@ from typing import Any
 
 import numpy as np
 
-from stance.errors import ConfigError, ModelError
+from stance.errors import ConfigError, ModelError, TextTypeError
 from stance.extras import TRAIN_MODULES, require
 from stance.labels import LABEL2ID, LABELS
 from stance.own_data.labelled import MIN_EXAMPLES, check_enough_examples, check_labels
 
 logger = logging.getLogger(__name__)
 
-BACKENDS = ("baseline", "bert")
 SHARES = (0.25, 0.5, 0.75)
 """Candidate shares of the total training weight for your texts (besides ``w = 1``)."""
 VARIANTS = {
@@ -131,23 +130,18 @@ class _Recipe:
         device: str,
     ) -> None:
         from stance.modeldir import read_metadata, shipped_model_dir
+        from stance.training.registry import trainer_for
 
         self.backend = backend
+        self.trainer = trainer_for(backend)
         self.device = device
         self.shipped_metadata = read_metadata(shipped_model_dir(backend))
-        saved = dict(self.shipped_metadata.get("hyperparameters", {}))
-        if backend == "baseline":
-            from stance.training.baseline import BaselineConfig
-
-            self.config: Any = BaselineConfig.from_dict({**saved, **(hyperparameters or {})})
-            self.base_model = None
-        else:
-            from stance.training.bert import FineTuneConfig
-
-            # the epoch count the shipped model kept (chosen on dev), as cross-validation re-runs it
-            saved["epochs"] = int(self.shipped_metadata.get("best_epoch", saved.get("epochs", 5)))
-            self.config = FineTuneConfig.from_dict({**saved, **(hyperparameters or {})})
-            self.base_model = resolve_base_model(self.shipped_metadata, base_model)
+        self.config: Any = self.trainer.adapt_config(self.shipped_metadata, hyperparameters)
+        self.base_model = (
+            resolve_base_model(self.shipped_metadata, base_model)
+            if self.trainer.fine_tunes_base
+            else None
+        )
 
     def fit(
         self,
@@ -160,34 +154,21 @@ class _Recipe:
         origins: list[str] | None = None,
         metadata: dict[str, Any] | None = None,
     ) -> Any:
-        if self.backend == "baseline":
-            from stance.training.baseline import train_baseline
+        import contextlib
 
-            with single_threaded_blas():
-                return train_baseline(
-                    texts,
-                    labels,
-                    self.config,
-                    groups=groups,
-                    origins=origins,
-                    seed=seed,
-                    metadata=metadata,
-                    sample_weight=weights,
-                )
-        from stance.training.bert import fine_tune
-
-        return fine_tune(
-            str(self.base_model),
-            texts,
-            labels,
-            self.config,
-            seed=seed,
-            device=self.device,
-            progress=False,
-            log=lambda _: None,
-            metadata=metadata,
-            sample_weight=weights,
-        )
+        with single_threaded_blas() if self.trainer.single_threaded else contextlib.nullcontext():
+            return self.trainer.fit(
+                texts,
+                labels,
+                self.config,
+                seed=seed,
+                sample_weight=weights,
+                groups=groups,
+                origins=origins,
+                metadata=metadata,
+                base_model=self.base_model,
+                device=self.device,
+            )
 
 
 def resolve_base_model(
@@ -208,7 +189,7 @@ def resolve_base_model(
     raise ModelError(
         Path(base),
         "neither the shipped BERT nor its base model is installed",
-        "Pass base_model= (--base-model) with a BERT directory or a Hugging Face model id",
+        "Pass base_model with a BERT directory or a Hugging Face model id",
     )
 
 
@@ -220,11 +201,11 @@ def _check_output(output: Path) -> None:
         raise ConfigError(f"{output} is a shipped model; write your model to another directory")
     if output.exists():
         if not output.is_dir():
-            raise ConfigError(f"{output} exists and is not a directory; choose another --output")
+            raise ConfigError(f"{output} exists and is not a directory; choose another output")
         if any(output.iterdir()) and not (output / METADATA_FILE).is_file():
             raise ConfigError(
                 f"{output} exists, is not empty and is not a stance model directory; choose "
-                "another --output (an existing model directory is replaced)"
+                "another output (an existing model directory is replaced)"
             )
 
 
@@ -346,8 +327,8 @@ def train(
     proxy = None
     if weights is None:
         weights = candidate_weights(len(shipped), len(texts))
-        if backend == "bert":  # one BERT fine-tune per weight and fold would take hours
-            proxy = _Recipe("baseline", None, None, device)
+        if recipe.trainer.cv_proxy is not None:  # e.g. one BERT fine-tune per weight and fold
+            proxy = _Recipe(recipe.trainer.cv_proxy, None, None, device)
     n_fits = folds * (len(weights) + (1 if proxy is None else 2)) + 1
     bar = _progress_bar(progress, n_fits, backend)
     cv_folds = _Folds(texts, labels, shipped, folds, seed, bar)
@@ -390,12 +371,12 @@ def train(
         seed,
         groups=data.groups,
         origins=data.origins,
-        metadata=metadata if backend == "baseline" else None,
+        metadata=None if recipe.trainer.calibrates_from_cv else metadata,
     )
     if bar is not None:
         bar.update(1)
         bar.close()
-    if backend == "bert":
+    if recipe.trainer.calibrates_from_cv:
         _calibrate(model, metadata, oof[trained], labels, folds)
     adaptation["seconds"] = round((dt.datetime.now() - started).total_seconds(), 1)
     model.metadata["adaptation"] = adaptation
@@ -405,12 +386,9 @@ def train(
 
 
 def _check_arguments(backend: str, folds: int, user_weight: float | None) -> None:
-    if backend not in BACKENDS:
-        raise ConfigError(f"backend must be one of {BACKENDS}, got {backend!r}")
-    if backend == "bert":
-        from stance.backends.bert import require_torch
+    from stance.training.registry import trainer_for
 
-        require_torch()
+    trainer_for(backend).require()
     if not 2 <= folds <= 10:
         raise ConfigError(f"folds must be between 2 and 10, got {folds}")
     if user_weight is not None and not user_weight > 0:
@@ -425,7 +403,7 @@ def _checked_examples(
     from stance.text import prepare_text
 
     if isinstance(texts, str) or isinstance(labels, str):
-        raise TypeError("texts and labels must be sequences of strings, not a single string")
+        raise TextTypeError("texts and labels must be sequences of strings, not a single string")
     checked = [prepare_text(text, i) for i, text in enumerate(texts)]
     checked_labels = check_labels(list(labels))
     if len(checked) != len(checked_labels):
@@ -614,12 +592,9 @@ def _model_metadata(
     hyperparameters: dict[str, Any] | None,
 ) -> dict[str, Any]:
     from stance.training.recipes import common_metadata, library_versions
+    from stance.training.registry import trainer_for
 
-    versions = (
-        library_versions("scikit-learn", "skops", "numpy", "afinn")
-        if backend == "baseline"
-        else library_versions("torch", "transformers", "tokenizers", "safetensors", "numpy")
-    )
+    versions = library_versions(*trainer_for(backend).libraries)
     return {
         **common_metadata(name, shipped, versions),
         "training_data": description,
@@ -686,7 +661,7 @@ def _row(name: str, scores: dict[str, Any], note: str = "") -> list[str]:
 
 def render_report(metadata: dict[str, Any], shipped: Any, where: str | None = None) -> str:
     """``report.md`` of an adapted model: did adapting help, how the texts were weighted."""
-    from stance import __version__
+    from stance._version import __version__
     from stance.evaluation.report import markdown_table
 
     a = metadata["adaptation"]
@@ -719,14 +694,11 @@ def render_report(metadata: dict[str, Any], shipped: Any, where: str | None = No
         [f"{w['weight']:g}", f"{w['share']:.0%}", f"{w['macro_f1']:.3f}"] for w in a["weights"]
     ]
     hyper = metadata.get("hyperparameters")
+    from stance.training.registry import trainer_for
+
     backend = metadata.get("backend")
-    how_weighted = (
-        "the logistic regression's loss (scikit-learn `sample_weight`, on top of the shipped "
-        "model's class weights)"
-        if backend == "baseline"
-        else "the fine-tuning loss (each window of a text carries the text's weight, on top of "
-        "the class weights)"
-    )
+    trainer = trainer_for(str(backend))
+    how_weighted = trainer.weighting
     source = data.get("user_source") or {}
     parts = [
         f"# `{name}`: a {backend} model adapted to your texts",
@@ -784,7 +756,7 @@ def render_report(metadata: dict[str, Any], shipped: Any, where: str | None = No
         "## Hyperparameters",
         "",
         f"From {metadata['adapted_from']['hyperparameters']}: `{hyper}`"
-        + (f"; base model `{metadata.get('base_model')}`" if backend == "bert" else "")
+        + (f"; base model `{metadata.get('base_model')}`" if trainer.fine_tunes_base else "")
         + f". Calibration: {metadata.get('calibration', {}).get('method')}.",
         "",
         "## Use",

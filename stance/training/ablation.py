@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Container, Sequence
-from dataclasses import replace
 from typing import Any
 
 from stance.data.trainset import Example, TrainingSet, build_training_set
@@ -22,14 +21,9 @@ logger = logging.getLogger(__name__)
 
 def recipe(backend: str, metadata: dict[str, Any], seed: int) -> Callable[[TrainingSet], Any]:
     """The backend's training recipe with ``seed`` (calibration off: it cannot change F1)."""
-    if backend == "baseline":
-        from stance.training.baseline import BaselineConfig, train_baseline
+    from stance.training.registry import trainer_for
 
-        config = replace(BaselineConfig.from_dict(metadata["hyperparameters"]), calibrate=False)
-        return lambda training: train_baseline(training.texts, training.labels, config, seed=seed)
-    from stance.training.bert import refit_function
-
-    return refit_function({**metadata, "seed": seed})
+    return trainer_for(backend).refit(metadata, seed=seed, calibrate=False)
 
 
 def data_id(corpus: Sequence[Example], authored: Sequence[Example]) -> str:

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -23,10 +23,11 @@ from stance.backends.baseline import (
     DenseBlock,
     HashedBlock,
 )
-from stance.errors import ConfigError
+from stance.errors import ConfigError, LabelError
 from stance.extras import require
 from stance.labels import LABEL2ID, LABELS
 from stance.modeldir import config_from_dict
+from stance.training.registry import Trainer
 
 CALIBRATION_DATA = ("all", "corpus")
 """Whose out-of-fold logits fit the temperature: every training text, or corpus units only."""
@@ -182,7 +183,7 @@ def fit_pipeline(
     """
     unknown = sorted(set(labels) - set(LABELS))
     if unknown:
-        raise ValueError(f"unknown label(s) {unknown}; allowed: {LABELS}")
+        raise LabelError(f"unknown label(s) {unknown}; allowed: {LABELS}")
     require_sklearn()
     pipeline = build_pipeline(config, seed)
     if sample_weight is None:
@@ -190,7 +191,7 @@ def fit_pipeline(
         return pipeline
     weights = np.asarray(sample_weight, dtype=np.float64)
     if weights.shape != (len(texts),) or (weights < 0).any() or not np.isfinite(weights).all():
-        raise ValueError(
+        raise ConfigError(
             f"sample_weight needs one finite weight >= 0 per text ({len(texts)}), "
             f"got shape {weights.shape}"
         )
@@ -419,3 +420,69 @@ def pipeline_from_classifier(classifier: BaselineClassifier) -> Any:
     clf.n_iter_ = np.array([0])
     steps.append(("clf", clf))
     return Pipeline(steps)
+
+
+# --- the training registry's entry (stance.training.registry) ---------------------------------
+
+
+def fit(
+    texts: Sequence[str],
+    labels: Sequence[str],
+    config: BaselineConfig,
+    *,
+    seed: int = 0,
+    sample_weight: Sequence[float] | None = None,
+    groups: Sequence[str] | None = None,
+    origins: Sequence[str] | None = None,
+    metadata: dict[str, Any] | None = None,
+    base_model: object = None,
+    device: str = "auto",
+) -> BaselineClassifier:
+    """:func:`train_baseline` with the registry's common signature (``base_model`` and
+    ``device`` do not apply)."""
+    return train_baseline(
+        texts,
+        labels,
+        config,
+        groups=groups,
+        origins=origins,
+        seed=seed,
+        metadata=metadata,
+        sample_weight=sample_weight,
+    )
+
+
+def refit(
+    metadata: dict[str, Any], *, seed: int | None = None, calibrate: bool = True
+) -> Callable[[Any], BaselineClassifier]:
+    """The training recipe of a saved baseline (hyperparameters and seed from its metadata) as
+    a function of a training set; ``calibrate=False`` skips the temperature (it cannot change
+    labels, so F1-only experiments save the out-of-fold fits)."""
+    config = BaselineConfig.from_dict(metadata.get("hyperparameters", {}))
+    if not calibrate:
+        config = replace(config, calibrate=False)
+    chosen = int(metadata.get("seed", 0)) if seed is None else seed
+
+    def fit_on(training: Any) -> BaselineClassifier:
+        return train_baseline_on(training, config, seed=chosen)
+
+    return fit_on
+
+
+def adapt_config(shipped: dict[str, Any], changes: dict[str, Any] | None) -> BaselineConfig:
+    """The shipped baseline's hyperparameters with ``changes``."""
+    return BaselineConfig.from_dict({**shipped.get("hyperparameters", {}), **(changes or {})})
+
+
+TRAINER = Trainer(
+    config=BaselineConfig,
+    fit=fit,
+    refit=refit,
+    adapt_config=adapt_config,
+    require=require_sklearn,
+    libraries=("scikit-learn", "skops", "numpy", "afinn"),
+    weighting="the logistic regression's loss (scikit-learn `sample_weight`, on top of the "
+    "shipped model's class weights)",
+    single_threaded=True,
+)
+"""How the baseline is trained (registered in :mod:`stance.training.registry`)."""

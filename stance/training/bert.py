@@ -28,6 +28,7 @@ from stance.backends.bert import (
 from stance.errors import ConfigError, ModelError
 from stance.labels import ID2LABEL, LABEL2ID, LABELS
 from stance.modeldir import config_from_dict
+from stance.training.registry import Trainer
 
 logger = logging.getLogger(__name__)
 
@@ -290,7 +291,7 @@ def refit_function(metadata: dict[str, Any]) -> Callable[[Any], BertClassifier]:
     from stance.data.corpus import repo_root
 
     hyper = dict(metadata.get("hyperparameters", {}))
-    hyper["epochs"] = int(metadata.get("best_epoch", hyper.get("epochs", FineTuneConfig.epochs)))
+    hyper["epochs"] = int(metadata.get("best_epoch") or hyper.get("epochs", FineTuneConfig.epochs))
     config = FineTuneConfig.from_dict(hyper)
     base = str(metadata.get("base_model"))
     if not Path(base).is_absolute() and (repo_root() / base).is_dir():
@@ -317,3 +318,69 @@ def refit_function(metadata: dict[str, Any]) -> Callable[[Any], BertClassifier]:
         return model
 
     return fit
+
+
+# --- the training registry's entry (stance.training.registry) ---------------------------------
+
+
+def fit(
+    texts: Sequence[str],
+    labels: Sequence[str],
+    config: FineTuneConfig,
+    *,
+    seed: int = 0,
+    sample_weight: Sequence[float] | None = None,
+    groups: Sequence[str] | None = None,
+    origins: Sequence[str] | None = None,
+    metadata: dict[str, Any] | None = None,
+    base_model: str | Path | None = None,
+    device: str = "auto",
+) -> BertClassifier:
+    """:func:`fine_tune` of ``base_model`` with the registry's common signature, quietly
+    (``groups`` and ``origins`` do not apply: no temperature is fitted here)."""
+    if base_model is None:
+        raise ConfigError("fine-tuning BERT needs base_model (a directory or a model id)")
+    return fine_tune(
+        str(base_model),
+        texts,
+        labels,
+        config,
+        seed=seed,
+        device=device,
+        progress=False,
+        log=lambda _: None,
+        metadata=metadata,
+        sample_weight=sample_weight,
+    )
+
+
+def refit(
+    metadata: dict[str, Any], *, seed: int | None = None, calibrate: bool = True
+) -> Callable[[Any], BertClassifier]:
+    """:func:`refit_function`, with another ``seed``; the temperature is always fitted on the
+    fold's dev units (``calibrate`` is accepted for the common signature)."""
+    return refit_function(metadata if seed is None else {**metadata, "seed": seed})
+
+
+def adapt_config(shipped: dict[str, Any], changes: dict[str, Any] | None) -> FineTuneConfig:
+    """The shipped BERT's hyperparameters with ``changes``, for the epoch count the shipped
+    model kept (chosen on dev), as cross-validation re-runs it."""
+    saved = dict(shipped.get("hyperparameters", {}))
+    saved["epochs"] = int(shipped.get("best_epoch") or saved.get("epochs", 5))
+    return FineTuneConfig.from_dict({**saved, **(changes or {})})
+
+
+TRAINER = Trainer(
+    config=FineTuneConfig,
+    fit=fit,
+    refit=refit,
+    adapt_config=adapt_config,
+    require=require_torch,
+    libraries=("torch", "transformers", "tokenizers", "safetensors", "numpy"),
+    weighting="the fine-tuning loss (each window of a text carries the text's weight, on top "
+    "of the class weights)",
+    fine_tunes_base=True,
+    cv_proxy="baseline",
+    calibrates_from_cv=True,
+)
+"""How BERT is trained (registered in :mod:`stance.training.registry`)."""

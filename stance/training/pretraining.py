@@ -161,7 +161,7 @@ def pretrain_mlm(
     config = BertConfig(
         **{**asdict(size), "vocab_size": len(tokenizer)}, pad_token_id=tokenizer.pad_token_id
     )
-    model = BertForMaskedLM(config).to(device)
+    model = BertForMaskedLM(config).to(device)  # type: ignore[arg-type]  # transformers' stub
     blocks = mlm_blocks(tokenizer, texts, block_size)
     generator = torch.Generator().manual_seed(seed)
     steps = math.ceil(len(blocks) / batch_size)

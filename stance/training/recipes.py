@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 import platform
 from pathlib import Path
 from typing import Any
@@ -16,9 +17,9 @@ def library_versions(*names: str) -> dict[str, str]:
     """Installed versions of the given distributions (and Python and stance)."""
     from importlib.metadata import PackageNotFoundError, version
 
-    import stance
+    from stance._version import __version__
 
-    versions = {"python": platform.python_version(), "stance": stance.__version__}
+    versions = {"python": platform.python_version(), "stance": __version__}
     for name in names:
         try:
             versions[name] = version(name)
@@ -29,8 +30,8 @@ def library_versions(*names: str) -> dict[str, str]:
 
 def training_data(
     *,
-    corpus_path: str | Path | None = None,
-    authored_path: str | Path | None = None,
+    corpus_path: str | os.PathLike[str] | None = None,
+    authored_path: str | os.PathLike[str] | None = None,
     use_authored: bool = True,
     authored_fraction: float = 1.0,
     splits: tuple[str, ...] = ("train", "dev"),
@@ -57,8 +58,8 @@ def train_and_save_baseline(
     config: BaselineConfig,
     *,
     seed: int = 0,
-    corpus_path: str | Path | None = None,
-    authored_path: str | Path | None = None,
+    corpus_path: str | os.PathLike[str] | None = None,
+    authored_path: str | os.PathLike[str] | None = None,
     use_authored: bool = True,
     authored_fraction: float = 1.0,
     real_train: str | Path | None = None,
@@ -135,8 +136,8 @@ def train_and_save_bert(
     *,
     seed: int = 0,
     device: str = "auto",
-    corpus_path: str | Path | None = None,
-    authored_path: str | Path | None = None,
+    corpus_path: str | os.PathLike[str] | None = None,
+    authored_path: str | os.PathLike[str] | None = None,
     use_authored: bool = True,
     authored_fraction: float = 1.0,
     progress: bool = True,

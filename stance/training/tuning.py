@@ -198,8 +198,9 @@ def calibration_comparison(
     )
 
     raw = replace(config, calibrate=False)
-    held_logits, held_y = [], []
-    temperatures: dict[str, list[float]] = {"none": []} | {m: [] for m in CALIBRATION_DATA}
+    held_logits: list[tuple[np.ndarray, int]] = []
+    held_y: list[int] = []
+    temperatures: dict[str, list[float]] = {"none": [], **{m: [] for m in CALIBRATION_DATA}}
     for document in sorted({e.group for e in corpus}):
         train = TrainingSet([e for e in corpus if e.group != document] + list(authored))
         held = [e for e in corpus if e.group == document]
