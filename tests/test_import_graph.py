@@ -90,7 +90,7 @@ def test_the_graph_is_read():
     assert "stance.workers" in GRAPH["stance.api"]
     assert "stance.backends.base" in GRAPH["stance.backends.baseline"]
     assert len(GRAPH) > 50
-    assert ("_train", "stance.training.adapt") in IMPORTS["stance.cli"]
+    assert ("_train", "stance.own_data.adapt") in IMPORTS["stance.cli"]
 
 
 def test_no_import_cycle():
@@ -128,6 +128,12 @@ def test_no_import_cycle():
     assert not cycles, f"import cycles: {cycles}"
 
 
+def _own_data(module: str) -> bool:
+    """``stance.own_data`` holds user features that train and evaluate: they may call the
+    build-time side, but only inside the functions that do so (never at import)."""
+    return module == "stance.own_data" or module.startswith("stance.own_data.")
+
+
 @pytest.mark.parametrize("module", sorted(m for m in MODULES if not _build_time(m)))
 def test_the_core_imports_no_build_time_module(module):
     bad = sorted(
@@ -136,6 +142,7 @@ def test_the_core_imports_no_build_time_module(module):
         if _build_time(target)
         and (module, target) not in DEPRECATED
         and (module, scope) not in HAND_OFFS
+        and not (_own_data(module) and scope != "<module>")
     )
     assert not bad, f"{module} (runtime core) imports build-time {bad}"
 

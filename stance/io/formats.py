@@ -62,6 +62,22 @@ OUTPUT_SUFFIXES = {k: v for k, v in SUFFIXES.items() if v in OUTPUT_FORMATS}
 EXCEL_DELIMITER = ";"
 
 
+PLUGINS: dict[tuple[str, str], str] = {
+    ("xlsx", "reader"): "stance.io.excel:XlsxReader",
+    ("xlsx", "writer"): "stance.io.excel:XlsxWriter",
+}
+"""Readers and writers that live in their own module (built on the classes here), imported on
+first use: format and role -> ``"module:Class"``."""
+
+
+def _plugin(fmt: str, role: str) -> Any:
+    """The reader or writer class of ``fmt`` from :data:`PLUGINS`."""
+    import importlib
+
+    module, name = PLUGINS[(fmt, role)].split(":")
+    return getattr(importlib.import_module(module), name)
+
+
 def require_pyarrow() -> Any:
     """Import ``pyarrow.parquet`` or say how to install it."""
     require(["pyarrow"], "parquet", "Parquet files")
@@ -569,9 +585,7 @@ def _reader(
     if fmt == "parquet":
         return ParquetReader(path, handle, text_column, batch_rows)
     if fmt == "xlsx":
-        from stance.io.excel import XlsxReader
-
-        return XlsxReader(path, handle, text_column, sheet)
+        return _plugin("xlsx", "reader")(path, handle, text_column, sheet)  # type: ignore[no-any-return]
     seekable = handle.seekable()
     note = None
     if encoding is None and fmt == "jsonl":  # JSON Lines is UTF-8 by definition
@@ -843,9 +857,7 @@ def open_writer(
     if fmt == "parquet":
         return ParquetWriter(schema, out, resume_at)  # type: ignore[arg-type]
     if fmt == "xlsx":
-        from stance.io.excel import XlsxWriter
-
-        return XlsxWriter(schema, out, resume_at)  # type: ignore[arg-type]
+        return _plugin("xlsx", "writer")(schema, out, resume_at)  # type: ignore[no-any-return]
     return TextWriter(fmt, schema, out, resume_at, delimiter=delimiter, bom=bom)
 
 
