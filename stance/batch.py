@@ -30,7 +30,7 @@ from itertools import islice
 from pathlib import Path
 from typing import IO, Any
 
-from stance.errors import ConfigError, InputFileError, OutputFileError, StanceError
+from stance.errors import InputFileError, OutputFileError, StanceError
 from stance.io.formats import (
     FORMATS,
     JsonLinesReader,
@@ -324,7 +324,7 @@ def _schema(reader: Reader, out_fmt: str) -> OutputSchema:
             return OutputSchema(list(OUTPUT_COLUMNS), OUTPUT_COLUMNS)
         names, kinds = reader.scan()
         columns = names
-        types: dict[str, Any] = dict(jsonl_types(kinds))
+        types = dict(jsonl_types(kinds))
     else:
         columns = list(reader.columns or [])
         if reader.format == "txt":  # the line number and the text

@@ -33,13 +33,13 @@ import numpy as np
 
 from stance.data.corpus import repo_root
 from stance.data.datacard import update_pages
-from stance.own_data.suggest import MAX_SIMILARITY, cosine, ngram_profile, select
 from stance.data.trainset import load_examples
 from stance.evaluation.metrics import macro_f1
 from stance.evaluation.report import markdown_table
 from stance.labels import LABELS
 from stance.modeldir import read_metadata, shipped_model_dir
 from stance.own_data.adapt import single_threaded_blas
+from stance.own_data.suggest import MAX_SIMILARITY, cosine, ngram_profile, select
 from stance.training.baseline import BaselineConfig, train_baseline
 
 STRATEGIES = ("suggest", "margin only", "random")

@@ -585,7 +585,7 @@ def _reader(
     if fmt == "parquet":
         return ParquetReader(path, handle, text_column, batch_rows)
     if fmt == "xlsx":
-        return _plugin("xlsx", "reader")(path, handle, text_column, sheet)  # type: ignore[no-any-return]
+        return _plugin("xlsx", "reader")(path, handle, text_column, sheet)
     seekable = handle.seekable()
     note = None
     if encoding is None and fmt == "jsonl":  # JSON Lines is UTF-8 by definition
@@ -857,7 +857,7 @@ def open_writer(
     if fmt == "parquet":
         return ParquetWriter(schema, out, resume_at)  # type: ignore[arg-type]
     if fmt == "xlsx":
-        return _plugin("xlsx", "writer")(schema, out, resume_at)  # type: ignore[no-any-return]
+        return _plugin("xlsx", "writer")(schema, out, resume_at)
     return TextWriter(fmt, schema, out, resume_at, delimiter=delimiter, bom=bom)
 
 

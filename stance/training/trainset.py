@@ -14,6 +14,7 @@ on before the pool existed).
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -83,7 +84,7 @@ def pool_set(units: Sequence[PoolUnit], weight: float = 1.0) -> MixedTrainingSet
 
 def build_training_set(
     *,
-    real_train: str | Path | None = None,
+    real_train: str | os.PathLike[str] | None = None,
     real_weight: float = 1.0,
     part: str = "train",
     pool: Sequence[PoolUnit] | None = None,
@@ -91,8 +92,8 @@ def build_training_set(
     use_authored: bool = True,
     authored_weight: float = 1.0,
     authored_fraction: float = 1.0,
-    corpus_path: str | Path | None = None,
-    authored_path: str | Path | None = None,
+    corpus_path: str | os.PathLike[str] | None = None,
+    authored_path: str | os.PathLike[str] | None = None,
     splits: Sequence[str] = ("train", "dev"),
     seed: int = 0,
 ) -> MixedTrainingSet:
@@ -141,7 +142,7 @@ def build_training_set(
         mix = MixedTrainingSet(description={"n_corpus": 0, "n_authored": 0, "files": []})
     units: list[PoolUnit] | None = None
     if real_train is not None:
-        everything = read_real_pool(real_train)
+        everything = read_real_pool(Path(real_train))
         units = pool_part(everything, part)
         described = describe_pool(everything, part)
     elif pool is not None:
