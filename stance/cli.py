@@ -212,6 +212,9 @@ def build_parser() -> argparse.ArgumentParser:
     convert.add_argument(
         "--no-check", action="store_true", help="skip the check on the labelled texts"
     )
+    from stance.serve.command import add_parser as add_serve_parser
+
+    add_serve_parser(commands)
     return parser
 
 
@@ -501,6 +504,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _suggest(args)
         if args.command == "convert":
             return _convert(args)
+        if args.command == "serve":
+            from stance.serve.command import run_command
+
+            return run_command(args)
         return _explain(args)
     except (StanceError, TypeError, ValueError) as exc:
         print(f"stance: error: {exc}", file=sys.stderr)
