@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import importlib.util
 import io
 import json
 import subprocess
@@ -14,7 +15,8 @@ import pytest
 
 pytest.importorskip("fastapi")
 pytest.importorskip("httpx")
-pytest.importorskip("multipart")
+if importlib.util.find_spec("multipart") is None:
+    pytest.skip("python-multipart is not installed", allow_module_level=True)
 
 from fastapi.testclient import TestClient
 

@@ -16,7 +16,7 @@ const T = {
     against_long: "Imod jobcentrene", for_long: "For jobcentrene", neutral_long: "Neutral",
     file: "Fil", file_pick: "Vælg en fil (CSV, TSV, JSONL, TXT, Parquet eller Excel .xlsx)",
     column: "Kolonne med teksten", start: "Klassificér filen",
-    uploading: "Sender filen …", running: "Klassificerer …", queued: "Venter i kø …",
+    uploading: "Sender filen …", running: "Klassificerer …", queued: "Venter i kø …", done: "Færdig",
     summary: "Resultat", label: "Etiket", count: "Antal", share: "Andel",
     corrected: "Andele rettet for modellens fejl (95 %-interval)", raw: "Rå andel",
     corrected_share: "Rettet andel", interval: "95 %-interval",
@@ -24,7 +24,7 @@ const T = {
     against_means: "teksten er kritisk over for jobcentrene, deres ansatte eller deres måde at arbejde på.",
     for_means: "teksten er positiv over for jobcentrene eller forsvarer dem.",
     neutral_means: "teksten tager ikke stilling, eller handler ikke om jobcentrene.",
-    accuracy: "Modellens træfsikkerhed på rigtige danske tekster:",
+    accuracy: "Modellens træfsikkerhed på rigtige danske kommentarer og nyhedsafsnit (macro-F1, hvor 1 er altid rigtigt):",
     wrong: "Modellen kan tage fejl, især på enkelte tekster. Brug den til at tælle holdninger i mange tekster, ikke til at bedømme enkeltpersoner, og tjek den på et udsnit af dine egne tekster.",
     api: "API-dokumentation", empty: "Skriv eller indsæt mindst én tekst.",
     rows: (n, c, e, u) => `${n} rækker: ${c} klassificeret, ${u} usikre, ${e} med fejl (se kolonnen "error").`,
@@ -42,7 +42,7 @@ const T = {
     against_long: "Against the jobcentres", for_long: "For the jobcentres", neutral_long: "Neutral",
     file: "File", file_pick: "Choose a file (CSV, TSV, JSONL, TXT, Parquet or Excel .xlsx)",
     column: "Column with the text", start: "Classify the file",
-    uploading: "Uploading the file …", running: "Classifying …", queued: "Waiting in line …",
+    uploading: "Uploading the file …", running: "Classifying …", queued: "Waiting in line …", done: "Done",
     summary: "Result", label: "Label", count: "Count", share: "Share",
     corrected: "Shares corrected for the model's errors (95% interval)", raw: "Raw share",
     corrected_share: "Corrected share", interval: "95% interval",
@@ -50,7 +50,7 @@ const T = {
     against_means: "the text is critical of the jobcentres, their staff or their ways of working.",
     for_means: "the text is positive about the jobcentres or defends them.",
     neutral_means: "the text takes no side, or is not about the jobcentres.",
-    accuracy: "The model's accuracy on real Danish text:",
+    accuracy: "The model's accuracy on real Danish comments and news paragraphs (macro-F1, where 1 is always right):",
     wrong: "The model can be wrong, especially on single texts. Use it to count stances over many texts, not to judge individual people, and check it on a sample of your own texts.",
     api: "API documentation", empty: "Write or paste at least one text.",
     rows: (n, c, e, u) => `${n} rows: ${c} classified, ${u} uncertain, ${e} with errors (see the "error" column).`,
@@ -117,7 +117,7 @@ function showScore() {
   const model = models.find((m) => m.name === $("model").value);
   const score = model?.real_text_score;
   $("score").textContent = score
-    ? `${score.metric} ${score.value} (${t("source")}: ${score.source}${score.command ? ", " + score.command : ""})`
+    ? `${score.value} (${score.metric}; ${t("source")}: ${score.source})`
     : t("no_score");
 }
 
@@ -254,7 +254,7 @@ async function startJob() {
       await new Promise((resolve) => setTimeout(resolve, 300));
       const job = await api(`/v1/jobs/${currentJob.id}`);
       if (job.state === "failed") throw new Error(job.error?.message || "failed");
-      if (job.state === "done") { progress("running", 1); lastJob = job; renderSummary(job); break; }
+      if (job.state === "done") { progress("done", 1); lastJob = job; renderSummary(job); break; }
       progress(job.state === "queued" ? "queued" : "running", job.progress);
     }
   } catch (error) {
@@ -264,7 +264,11 @@ async function startJob() {
   }
 }
 
-function pct(x) { return x === null || x === undefined ? "–" : `${(100 * x).toFixed(1)} %`; }
+function pct(x) {
+  if (x === null || x === undefined) return "–";
+  const number = new Intl.NumberFormat(lang === "da" ? "da-DK" : "en-GB", { maximumFractionDigits: 1, minimumFractionDigits: 1 });
+  return `${number.format(100 * x)} %`;
+}
 
 function pick(row, names) {
   for (const name of names) if (row[name] !== undefined && row[name] !== null) return row[name];
