@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import html
 import json
 import logging
@@ -29,6 +30,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any
 
+import anyio
+import anyio.to_thread
 from fastapi import FastAPI, File, Form, Request, UploadFile
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, Response
@@ -48,6 +51,8 @@ from stance.text import prepare_text
 logger = logging.getLogger(__name__)
 
 COOKIE = "stance_token"
+CLASSIFY_THREADS = 2
+"""Threads per server process that classify JSON calls at once (more only fight for the GIL)."""
 STATIC = {
     "app.js": "text/javascript; charset=utf-8",
     "style.css": "text/css; charset=utf-8",
@@ -288,11 +293,14 @@ def build_app(settings: ServeSettings) -> FastAPI:
 
     # Helpers -----------------------------------------------------------------------------
 
+    # Classifying holds the GIL much of the time: a few threads do it, the rest wait their
+    # turn without slowing the event loop (and the requests it is serving) down.
+    limiter = anyio.CapacityLimiter(CLASSIFY_THREADS)
+
     async def off_loop(function: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        call = functools.partial(function, *args, **kwargs)
         try:
-            return await asyncio.wait_for(
-                run_in_threadpool(function, *args, **kwargs), settings.timeout_s
-            )
+            return await asyncio.wait_for(_in_thread(call, limiter), settings.timeout_s)
         except asyncio.TimeoutError:
             raise HTTPException(
                 503,
@@ -569,6 +577,17 @@ def build_app(settings: ServeSettings) -> FastAPI:
         return Response(status_code=204)
 
     return app
+
+
+async def _in_thread(call: Callable[[], Any], limiter: anyio.CapacityLimiter) -> Any:
+    """Run ``call`` in a worker thread; on a timeout the request is answered at once and the
+    thread's result, when it comes, is thrown away."""
+    try:
+        return await anyio.to_thread.run_sync(call, abandon_on_cancel=True, limiter=limiter)
+    except TypeError as exc:  # anyio < 4.1 names it cancellable
+        if "abandon_on_cancel" not in str(exc):
+            raise
+        return await anyio.to_thread.run_sync(call, cancellable=True, limiter=limiter)
 
 
 def _form_score(value: str | None) -> float | None:

@@ -13,6 +13,10 @@ from stance.serve.settings import SETTINGS_ENV, ServeSettings
 
 logger = logging.getLogger(__name__)
 
+KEEP_ALIVE_S = 30
+"""Seconds an idle keep-alive connection stays open (uvicorn's default of 5 s lets a busy
+client's next request race the server closing the connection)."""
+
 
 def exposure_warning(settings: ServeSettings) -> str | None:
     """The warning printed when the server listens beyond this machine."""
@@ -41,6 +45,7 @@ def run(settings: ServeSettings) -> None:
         "log_level": "info",
         "server_header": False,
         "proxy_headers": False,
+        "timeout_keep_alive": KEEP_ALIVE_S,
     }
     if settings.workers == 1:
         from stance.serve.app import build_app
