@@ -35,6 +35,8 @@ STATE_FILE = "state.json"
 RESULT_FILE = "result.json"
 CHUNK_ROWS = 2000
 """Rows per chunk of the batch engine: small enough for a progress bar that moves."""
+FILE_NICENESS = 10
+"""How much lower the classifying process's CPU priority is than the server's (POSIX nice)."""
 _TEXT_GUESSES = ("text", "tekst", "body", "comment", "kommentar", "message", "besked", "content")
 _ID = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_"
 
@@ -223,6 +225,8 @@ def _run(job_dir: str, settings: dict[str, Any]) -> None:
     """In the classifying process: classify the upload into the output and write the result."""
     folder = Path(job_dir)
     result: dict[str, Any]
+    with contextlib.suppress(AttributeError, OSError):  # batch work yields to interactive calls
+        os.nice(FILE_NICENESS)
     try:
         from stance.batch import classify_file
 
