@@ -72,6 +72,16 @@ def _tree_rss(pid: int) -> int:
     return total
 
 
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU time of the server process (its finished children included)."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="utf-8") as handle:
+            fields = handle.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return float("nan")
+    return sum(int(x) for x in fields[11:15]) / os.sysconf("SC_CLK_TCK")
+
+
 class PeakMemory:
     """Samples the server's process tree every 0.1 s in a thread."""
 
@@ -228,8 +238,15 @@ def main(argv: list[str] | None = None) -> int:
         for clients in args.clients:
             for name, bodies in (("single", singles), ("batch of 100", batches)):
                 memory.reset()
+                cpu = _cpu_seconds(server.pid)
                 row = asyncio.run(_phase(base, clients, bodies, args.seconds))
-                row.update(clients=clients, payload=name, peak_rss_mb=round(memory.peak / 2**20))
+                cpu = _cpu_seconds(server.pid) - cpu
+                row.update(
+                    clients=clients,
+                    payload=name,
+                    peak_rss_mb=round(memory.peak / 2**20),
+                    server_cpu_ms_per_request=round(1000 * cpu / max(1, row["requests"]), 2),
+                )
                 print(json.dumps(row), flush=True)
                 results["phases"].append(row)
         with tempfile.TemporaryDirectory() as folder:
@@ -244,8 +261,11 @@ def main(argv: list[str] | None = None) -> int:
                         until = asyncio.ensure_future(_upload(base, path, args.upload_timeout))
                     return await _phase(base, args.upload_clients, singles, args.seconds, until)
 
+                cpu = _cpu_seconds(server.pid)
                 row = asyncio.run(run())
+                cpu = _cpu_seconds(server.pid) - cpu
                 row.update(
+                    server_cpu_s=round(cpu, 1),
                     clients=args.upload_clients,
                     payload="single" + (f" + one {args.rows:,}-row upload" if with_upload else ""),
                     peak_rss_mb=round(memory.peak / 2**20),
@@ -274,20 +294,23 @@ def main(argv: list[str] | None = None) -> int:
 def table(results: dict) -> str:
     """The Markdown table for docs/serve.md."""
     lines = [
-        "| clients | payload | requests | req/s | p50 ms | p99 ms | errors | server peak RSS MB |",
-        "|---:|---|---:|---:|---:|---:|---:|---:|",
+        "| clients | payload | requests | req/s | p50 ms | p99 ms | errors | server peak RSS MB "
+        "| server CPU ms/request |",
+        "|---:|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for row in results["phases"]:
         lines.append(
             f"| {row['clients']} | {row['payload']} | {row['requests']:,} | {row['req_per_s']} | "
-            f"{row['p50_ms']} | {row['p99_ms']} | {row['errors']} | {row['peak_rss_mb']} |"
+            f"{row['p50_ms']} | {row['p99_ms']} | {row['errors']} | {row['peak_rss_mb']} | "
+            f"{row.get('server_cpu_ms_per_request', '–')} |"
         )
     for row in results["phases"]:
         if row.get("upload"):
             u = row["upload"]
             lines.append(
                 f"\nThe upload ({row['upload_mb']} MB, {u['rows']:,} rows, {u['failed']} failed) "
-                f"came back with HTTP {u['status']} after {u['seconds']} s."
+                f"came back with HTTP {u['status']} after {u['seconds']} s; the server's CPU time "
+                f"in that phase, the file's process included: {row['server_cpu_s']} s."
             )
     return "\n".join(lines)
 

@@ -35,7 +35,7 @@ STATE_FILE = "state.json"
 RESULT_FILE = "result.json"
 CHUNK_ROWS = 2000
 """Rows per chunk of the batch engine: small enough for a progress bar that moves."""
-FILE_NICENESS = 10
+FILE_NICENESS = 5
 """How much lower the classifying process's CPU priority is than the server's (POSIX nice)."""
 _TEXT_GUESSES = ("text", "tekst", "body", "comment", "kommentar", "message", "besked", "content")
 _ID = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_"
