@@ -170,10 +170,16 @@ async def _upload(base: str, path: Path, timeout: float) -> dict:
     import httpx
 
     start = time.perf_counter()
-    async with httpx.AsyncClient(base_url=base, timeout=timeout) as http:
-        with path.open("rb") as handle:
-            response = await http.post("/v1/files", files={"file": (path.name, handle, "text/csv")})
-        body = response.content
+    try:
+        async with httpx.AsyncClient(base_url=base, timeout=timeout) as http:
+            with path.open("rb") as handle:
+                response = await http.post(
+                    "/v1/files", files={"file": (path.name, handle, "text/csv")}
+                )
+            body = response.content
+    except httpx.HTTPError as exc:
+        seconds = round(time.perf_counter() - start, 1)
+        return {"status": type(exc).__name__, "seconds": seconds, "rows": 0, "failed": 0}
     seconds = time.perf_counter() - start
     return {
         "status": response.status_code,
