@@ -509,3 +509,12 @@ def test_serve_help_lists_the_options(capsys):
         "--timeout",
     ):
         assert option in out
+
+
+@pytest.mark.parametrize("module", ["stance.serve", "stance.serve.settings", "stance.serve.jobs"])
+def test_docstring_examples(module):
+    import doctest
+    import importlib
+
+    result = doctest.testmod(importlib.import_module(module))
+    assert result.attempted and not result.failed

@@ -8,6 +8,7 @@ import os
 import shutil
 import sys
 import tempfile
+from typing import Any
 
 from stance.serve.settings import SETTINGS_ENV, ServeSettings
 
@@ -39,7 +40,7 @@ def run(settings: ServeSettings) -> None:
         print(f"stance: warning: {warning}", file=sys.stderr)
     shown = "localhost" if settings.loopback else settings.host
     print(f"stance: serving on http://{shown}:{settings.port}/ (Ctrl+C stops)", file=sys.stderr)
-    common = {
+    common: dict[str, Any] = {
         "host": settings.host,
         "port": settings.port,
         "log_level": "info",
