@@ -44,11 +44,19 @@ _ID = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_"
 # Formats -----------------------------------------------------------------------------------
 
 
+def file_layer() -> Any:
+    """The library's file formats module: ``stance.io.formats`` (the one file layer, with
+    Excel) where this installation has it, else ``stance.formats``."""
+    try:
+        import stance.io.formats as formats  # type: ignore[import-not-found]
+    except ImportError:
+        import stance.formats as formats
+    return formats
+
+
 def engine_formats() -> tuple[str, ...]:
     """The input formats the installed batch engine reads."""
-    from stance.formats import FORMATS
-
-    return tuple(FORMATS)
+    return tuple(file_layer().FORMATS)
 
 
 def upload_format(filename: str) -> str:
@@ -58,8 +66,6 @@ def upload_format(filename: str) -> str:
         InputFileError: an extension the engine cannot read (Excel: a clear note when the
             engine of this version has no Excel reader).
     """
-    from stance.formats import SUFFIXES
-
     suffix = Path(filename).suffix.lower().lstrip(".")
     if suffix in ("xlsx", "xlsm") and "xlsx" not in engine_formats():
         raise InputFileError(
@@ -67,7 +73,7 @@ def upload_format(filename: str) -> str:
             "Excel files (.xlsx) are not supported by this installation's batch engine; "
             "save the sheet as CSV (UTF-8) and upload that",
         )
-    fmt = {"xlsx": "xlsx", "xlsm": "xlsx"}.get(suffix) or SUFFIXES.get(suffix)
+    fmt = {"xlsx": "xlsx", "xlsm": "xlsx"}.get(suffix) or file_layer().SUFFIXES.get(suffix)
     if fmt is None or not suffix or fmt not in engine_formats():
         raise InputFileError(
             filename,
@@ -81,9 +87,9 @@ def upload_format(filename: str) -> str:
 
 def output_suffix(fmt: str) -> str:
     """The output's extension: the upload's format, CSV for plain text (which has no columns)."""
-    from stance.formats import output_format
-
-    return "xlsx" if fmt == "xlsx" else output_format(None, fmt) if fmt != "parquet" else "parquet"
+    if fmt in ("xlsx", "parquet"):
+        return fmt
+    return file_layer().output_format(None, fmt)
 
 
 def read_columns(path: Path, fmt: str) -> list[str]:
@@ -125,9 +131,7 @@ def read_columns(path: Path, fmt: str) -> list[str]:
             raise InputFileError(path.name, "no JSON object among the first 1000 lines")
         return list(columns)
     if fmt == "parquet":
-        from stance.formats import require_pyarrow
-
-        pq = require_pyarrow()
+        pq = file_layer().require_pyarrow()
         try:
             return list(pq.ParquetFile(path).schema_arrow.names)
         except Exception as exc:
@@ -156,8 +160,7 @@ def _summarise(output: Path, fmt: str, model: str) -> dict[str, Any]:
     shares corrected for the model's errors where ``stance.shares`` exists."""
     import numpy as np
 
-    from stance.formats import open_reader
-
+    open_reader = file_layer().open_reader
     counts = dict.fromkeys(LABELS, 0)
     uncertain = errors = 0
     probabilities: list[list[float]] = []
@@ -167,12 +170,14 @@ def _summarise(output: Path, fmt: str, model: str) -> dict[str, Any]:
             row = record.values
             label = row.get("stance_label") or ""
             p = [row.get(f"p_{name}") for name in LABELS]
-            if label in counts:
-                counts[label] += 1
-            if all(v not in (None, "") for v in p):
+            scored = all(v not in (None, "") for v in p)
+            status = row.get("stance_status") or ("ok" if label else "withheld" if scored else "")
+            if scored:
                 probabilities.append([float(v) for v in p])  # type: ignore[arg-type]
-                if label not in counts:
-                    uncertain += 1
+            if status == "ok" and label in counts:
+                counts[label] += 1
+            elif status == "withheld":
+                uncertain += 1
             else:
                 errors += 1
     finally:
@@ -356,9 +361,8 @@ class JobStore:
         columns = read_columns(upload, fmt)
         rows_total = None
         if fmt == "parquet":
-            from stance.formats import require_pyarrow
-
-            rows_total = int(require_pyarrow().ParquetFile(upload).metadata.num_rows)
+            pq = file_layer().require_pyarrow()
+            rows_total = int(pq.ParquetFile(upload).metadata.num_rows)
         return job.write(
             rows_total=rows_total,
             state="uploaded",
