@@ -38,8 +38,6 @@ def run(settings: ServeSettings) -> None:
     if warning:
         logger.warning(warning)
         print(f"stance: warning: {warning}", file=sys.stderr)
-    shown = "localhost" if settings.loopback else settings.host
-    print(f"stance: serving on http://{shown}:{settings.port}/ (Ctrl+C stops)", file=sys.stderr)
     common: dict[str, Any] = {
         "host": settings.host,
         "port": settings.port,
@@ -51,11 +49,14 @@ def run(settings: ServeSettings) -> None:
     if settings.workers == 1:
         from stance.serve.app import build_app
 
-        uvicorn.run(build_app(settings), **common)
+        app = build_app(settings)  # a bad --model fails here, before anything is announced
+        _announce(settings)
+        uvicorn.run(app, **common)
         return
     from stance.serve.catalogue import build_catalogue
 
     build_catalogue(settings.model)  # a bad --model fails here, not in every worker
+    _announce(settings)
     root = tempfile.mkdtemp(prefix="stance-serve-")
     shared = dataclasses.replace(settings, temp_dir=root)
     os.environ[SETTINGS_ENV] = shared.to_json()
@@ -66,3 +67,8 @@ def run(settings: ServeSettings) -> None:
     finally:
         os.environ.pop(SETTINGS_ENV, None)
         shutil.rmtree(root, ignore_errors=True)
+
+
+def _announce(settings: ServeSettings) -> None:
+    shown = "localhost" if settings.loopback else settings.host
+    print(f"stance: serving on http://{shown}:{settings.port}/ (Ctrl+C stops)", file=sys.stderr)
