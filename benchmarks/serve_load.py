@@ -312,7 +312,7 @@ def main(argv: list[str] | None = None) -> int:
 def table(results: dict) -> str:
     """The Markdown table for docs/serve.md."""
     lines = [
-        "| clients | payload | requests | req/s | p50 ms | p99 ms | errors | server peak RSS MB "
+        "| clients | payload | requests | req/s | p50 ms | p99 ms | errors | server peak RSS MiB "
         "| server CPU ms/request | client CPU ms/request |",
         "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
@@ -327,7 +327,7 @@ def table(results: dict) -> str:
         if row.get("upload"):
             u = row["upload"]
             lines.append(
-                f"\nThe upload ({row['upload_mb']} MB, {u['rows']:,} rows, {u['failed']} failed) "
+                f"\nThe upload ({row['upload_mb']} MiB, {u['rows']:,} rows, {u['failed']} failed) "
                 f"came back with HTTP {u['status']} after {u['seconds']} s; the server's CPU time "
                 f"in that phase, the file's process included: {row['server_cpu_s']} s."
             )
