@@ -22,6 +22,7 @@ import functools
 import html
 import json
 import logging
+import re
 import secrets
 import shutil
 import tempfile
@@ -264,9 +265,12 @@ def build_app(settings: ServeSettings) -> FastAPI:
 
     # Errors ------------------------------------------------------------------------------
 
+    hidden = re.compile(re.escape(str(root)) + r"[/\\][^/\\\s:]+[/\\]")
+
     @app.exception_handler(StanceError)
     async def stance_error(_: Request, exc: StanceError) -> JSONResponse:
-        return JSONResponse(error_body(type(exc).__name__, str(exc)), status_code=422)
+        message = hidden.sub("", str(exc))  # never the server's temporary paths
+        return JSONResponse(error_body(type(exc).__name__, message), status_code=422)
 
     @app.exception_handler(RequestValidationError)
     async def invalid(_: Request, exc: RequestValidationError) -> JSONResponse:

@@ -358,7 +358,10 @@ class JobStore:
         """
         fmt = upload_format(filename)
         upload = job.folder / f"upload.{Path(filename).suffix.lower().lstrip('.')}"
-        columns = read_columns(upload, fmt)
+        try:
+            columns = read_columns(upload, fmt)
+        except InputFileError as exc:  # named by the upload's name, not the server's path
+            raise InputFileError(Path(filename).name, exc.problem, exc.line, exc.column) from None
         rows_total = None
         if fmt == "parquet":
             pq = file_layer().require_pyarrow()
