@@ -193,31 +193,61 @@ def _summarise(output: Path, fmt: str, model: str) -> dict[str, Any]:
     return summary
 
 
-def corrected_shares(probabilities: Any, model: str) -> list[dict[str, Any]] | None:
-    """Shares corrected for the model's errors, with 95 % intervals, from ``stance.shares``
-    (``None`` where this installation has no shares estimator or it cannot estimate)."""
+def corrected_shares(probabilities: Any, model: str) -> dict[str, Any] | None:
+    """Shares corrected for the model's errors, with their intervals, from ``stance.shares``:
+    ``{"method", "correction", "warnings", "rows": [{"label", "n", "raw_share",
+    "corrected_share", "low", "high"}]}``, ``{"error": why}`` where it cannot estimate, or
+    ``None`` where this installation has no shares estimator."""
     try:
         from stance.shares import estimate_shares_from_probabilities  # type: ignore[import-not-found]
     except ImportError:
         return None
     if len(probabilities) == 0:
-        return None
+        return {"error": "no classified rows"}
     try:
         shares = estimate_shares_from_probabilities(probabilities, model=model)
     except StanceError as exc:
-        return [{"error": str(exc)}]
+        return {"error": str(exc)}
     rows = getattr(shares, "rows", None)
-    if callable(rows):
-        rows = rows()
     if rows is None and hasattr(shares, "to_frame"):
         rows = shares.to_frame().to_dict("records")
-    return [_share_row(r) for r in rows or []]
+    return {
+        "method": getattr(shares, "method", None),
+        "correction": getattr(shares, "correction", None),
+        "source": getattr(shares, "source", None),
+        "level": getattr(shares, "level", None),
+        "warnings": list(getattr(shares, "warnings", ()) or ()),
+        "rows": _by_label([_plain(dict(r)) for r in rows or []]),
+    }
 
 
-def _share_row(row: Any) -> dict[str, Any]:
-    values = row if isinstance(row, dict) else getattr(row, "__dict__", {}) or row._asdict()
+def _by_label(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One row per label: rows that hold every label's numbers (``raw_<label>``,
+    ``share_<label>``, ``low_<label>``, ``high_<label>``) are spread out."""
+    out = []
+    for row in rows:
+        if not any(f"share_{label}" in row for label in LABELS):
+            out.append(row)
+            continue
+        for label in LABELS:
+            out.append(
+                {
+                    "label": label,
+                    "group": row.get("group"),
+                    "n": row.get("n"),
+                    "raw_share": row.get(f"raw_{label}"),
+                    "corrected_share": row.get(f"share_{label}"),
+                    "low": row.get(f"low_{label}"),
+                    "high": row.get(f"high_{label}"),
+                }
+            )
+    return out
+
+
+def _plain(row: dict[str, Any]) -> dict[str, Any]:
+    """JSON-ready values (numpy scalars as Python numbers, tuples as lists)."""
     out: dict[str, Any] = {}
-    for key, value in values.items():
+    for key, value in row.items():
         if hasattr(value, "item"):
             value = value.item()
         if isinstance(value, tuple):

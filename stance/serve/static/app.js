@@ -19,6 +19,7 @@ const T = {
     uploading: "Sender filen …", running: "Klassificerer …", queued: "Venter i kø …", done: "Færdig",
     summary: "Resultat", label: "Etiket", count: "Antal", share: "Andel",
     corrected: "Andele rettet for modellens fejl (95 %-interval)", raw: "Rå andel",
+    uncorrected: "Andele med 95 %-interval (ikke rettet for modellens fejl)", estimate: "Estimeret andel",
     corrected_share: "Rettet andel", interval: "95 %-interval",
     download: "Hent den mærkede fil", read: "Sådan læser du resultatet",
     against_means: "teksten er kritisk over for jobcentrene, deres ansatte eller deres måde at arbejde på.",
@@ -45,6 +46,7 @@ const T = {
     uploading: "Uploading the file …", running: "Classifying …", queued: "Waiting in line …", done: "Done",
     summary: "Result", label: "Label", count: "Count", share: "Share",
     corrected: "Shares corrected for the model's errors (95% interval)", raw: "Raw share",
+    uncorrected: "Shares with 95% intervals (not corrected for the model's errors)", estimate: "Estimated share",
     corrected_share: "Corrected share", interval: "95% interval",
     download: "Download the labelled file", read: "How to read this",
     against_means: "the text is critical of the jobcentres, their staff or their ways of working.",
@@ -287,8 +289,14 @@ function renderSummary(job) {
       el("td", {}, el("div", { class: "bar", role: "img", "aria-label": pct(s.shares[label]) }, fill), pct(s.shares[label]))));
   }
   const corrected = $("corrected");
-  const rows = (s.corrected || []).filter((r) => !r.error);
+  const rows = s.corrected?.rows || [];
   corrected.hidden = rows.length === 0;
+  const heading = corrected.querySelector("h4");
+  heading.dataset.i18n = s.corrected?.source === "none" ? "uncorrected" : "corrected";
+  heading.textContent = t(heading.dataset.i18n);
+  $("corrected-col").dataset.i18n = s.corrected?.source === "none" ? "estimate" : "corrected_share";
+  $("corrected-col").textContent = t($("corrected-col").dataset.i18n);
+  $("corrected-note").textContent = [s.corrected?.correction, ...(s.corrected?.warnings || [])].filter((x) => x).join(" ");
   const tbody = corrected.querySelector("tbody");
   tbody.replaceChildren();
   for (const row of rows) {
