@@ -518,3 +518,40 @@ def test_docstring_examples(module):
 
     result = doctest.testmod(importlib.import_module(module))
     assert result.attempted and not result.failed
+
+
+def test_corrected_shares_come_per_label_from_the_shares_estimator(monkeypatch):
+    """With ``stance.shares`` present, its rows (one per group, a column per label) come back
+    one per label; without it, ``None``; an estimator error is passed on as a message."""
+    import types
+
+    import numpy as np
+
+    from stance.errors import ModelError
+    from stance.serve.jobs import corrected_shares
+
+    monkeypatch.setitem(sys.modules, "stance.shares", None)  # not installed
+    assert corrected_shares(np.full((4, 3), 1 / 3), "baseline") is None
+
+    def estimate(probabilities, *, model=None, method=None):
+        if model == "broken":
+            raise ModelError("m", "no real_text_confusion")
+        row = {"group": "all", "n": len(probabilities)}
+        for label, value in zip(("against", "for", "neutral"), (0.5, 0.3, 0.2)):
+            row.update({f"raw_{label}": value, f"share_{label}": np.float64(value - 0.01)})
+            row.update({f"low_{label}": value - 0.1, f"high_{label}": value + 0.1})
+        return types.SimpleNamespace(
+            rows=(row,), method="pacc", correction="the model's confusion", source="model",
+            level=0.95, warnings=("few texts",),
+        )  # fmt: skip
+
+    fake = types.ModuleType("stance.shares")
+    fake.estimate_shares_from_probabilities = estimate
+    monkeypatch.setitem(sys.modules, "stance.shares", fake)
+    out = corrected_shares(np.full((4, 3), 1 / 3), "baseline")
+    assert out["method"] == "pacc" and out["warnings"] == ["few texts"]
+    assert [r["label"] for r in out["rows"]] == ["against", "for", "neutral"]
+    first = out["rows"][0]
+    assert first["n"] == 4 and first["raw_share"] == 0.5 and first["low"] == pytest.approx(0.4)
+    assert type(first["corrected_share"]) is float and json.dumps(out)
+    assert "no real_text_confusion" in corrected_shares(np.ones((2, 3)) / 3, "broken")["error"]
