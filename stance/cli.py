@@ -335,6 +335,9 @@ def build_parser() -> argparse.ArgumentParser:
     convert.add_argument(
         "--no-check", action="store_true", help="skip the check on the labelled texts"
     )
+    from stance.serve.command import add_parser as add_serve_parser
+
+    add_serve_parser(commands)
     return parser
 
 
@@ -687,6 +690,10 @@ def _run(
             return _suggest(args)
         if args.command == "convert":
             return _convert(args)
+        if args.command == "serve":
+            from stance.serve.command import run_command
+
+            return run_command(args)
         return _explain(args)
     except StanceError as exc:  # a plain TypeError or ValueError is a bug: its traceback shows
         print(f"stance: error: {exc}", file=sys.stderr)
