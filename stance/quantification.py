@@ -1,0 +1,460 @@
+"""Quantification: the share of each label in a set of texts, corrected for a classifier's
+errors. Pure numpy.
+
+Methods (``k`` labels; ``P`` the ``(n, k)`` predicted probabilities of the texts):
+
+* ``cc`` — classify and count: the share of texts whose most probable label is each label.
+* ``pcc`` — probabilistic classify and count: the mean of the probabilities.
+* ``acc`` — adjusted classify and count (Forman): solve ``q = R^T p`` for the true shares
+  ``p``, where ``q`` are the cc shares and ``R[i, j] = P(predicted j | true i)`` was measured
+  on labelled texts.
+* ``pacc`` — probabilistic adjusted count (Bella et al.): the same with the pcc shares and
+  ``M[i, j] = E[probability of j | true i]``.
+* ``em`` — Saerens, Latinne & Decaestecker's EM: re-weight each text's probabilities by the
+  ratio of the new to the old label prior until the prior stops changing.
+
+The adjusted systems are solved as constrained least squares on the simplex (shares ``>= 0``
+summing to 1; :func:`simplex_lstsq`, exact, by trying every support), which equals the plain
+inverse whenever that lies in the simplex and stays defined when ``R`` is singular.
+:func:`clip_to_simplex` is the simpler clip-and-renormalise repair, also offered.
+
+Every function takes batches: a leading axis of bootstrap replicates is allowed throughout, so
+intervals cost a few vectorised passes (see :func:`bootstrap`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from itertools import combinations
+
+import numpy as np
+
+METHODS: tuple[str, ...] = ("cc", "pcc", "acc", "pacc", "em")
+"""Every method, in the order the literature introduced them."""
+ADJUSTED: tuple[str, ...] = ("acc", "pacc", "em")
+"""The methods that need labelled data (a confusion) to correct with."""
+SOLVERS: tuple[str, ...] = ("simplex", "clip")
+
+EM_TOLERANCE = 1e-8
+EM_MAX_ITER = 1000
+QUANTIZE_ABOVE = 5000
+"""Above this many texts the bootstrap resamples probabilities rounded to 0.01 (at most 5,151
+distinct rows for three labels), so its cost does not grow with the corpus."""
+
+
+# Simplex repairs ----------------------------------------------------------------------------
+
+
+def clip_to_simplex(shares: np.ndarray) -> np.ndarray:
+    """Clip to ``[0, 1]`` and renormalise to sum 1 (all-zero rows become uniform).
+
+    >>> clip_to_simplex(np.array([0.7, -0.1, 0.5])).round(3).tolist()
+    [0.583, 0.0, 0.417]
+    """
+    values = np.clip(np.asarray(shares, dtype=float), 0.0, 1.0)
+    total = values.sum(axis=-1, keepdims=True)
+    k = values.shape[-1]
+    safe = np.where(total > 0, total, 1.0)
+    return np.where(total > 0, values / safe, 1.0 / k)
+
+
+def _supports(k: int) -> list[tuple[int, ...]]:
+    return [s for size in range(1, k + 1) for s in combinations(range(k), size)]
+
+
+def simplex_lstsq(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``argmin ||a p - b||`` over the probability simplex, for each of a batch of systems.
+
+    Exact: the optimum restricted to its support is the equality-constrained least-squares
+    solution there, so trying every support (7 for three labels) and keeping the best feasible
+    one finds it. Singular systems are solved by pseudo-inverse (the minimum-norm solution).
+
+    Args:
+        a: ``(..., m, k)`` matrices.
+        b: ``(..., m)`` right-hand sides.
+
+    Returns:
+        ``(..., k)`` shares, each ``>= 0`` and summing to 1.
+
+    >>> a = np.array([[0.8, 0.1], [0.2, 0.9]])  # columns: P(predicted | true)
+    >>> simplex_lstsq(a, a @ np.array([0.3, 0.7])).round(6).tolist()
+    [0.3, 0.7]
+    >>> simplex_lstsq(a, np.array([0.05, 0.95])).round(6).tolist()  # beyond the simplex
+    [0.0, 1.0]
+    """
+    a = np.asarray(a, dtype=float)
+    b = np.asarray(b, dtype=float)
+    k = a.shape[-1]
+    if k > 10:
+        raise ValueError(f"simplex_lstsq enumerates supports; {k} labels is too many")
+    batch = np.broadcast_shapes(a.shape[:-2], b.shape[:-1])
+    a = np.broadcast_to(a, (*batch, *a.shape[-2:]))
+    b = np.broadcast_to(b, (*batch, b.shape[-1]))
+    best = np.full(batch, np.inf)
+    out = np.zeros((*batch, k))
+    for support in _supports(k):
+        idx = list(support)
+        s = len(idx)
+        a_s = a[..., idx]  # (..., m, s)
+        kkt = np.zeros((*batch, s + 1, s + 1))
+        kkt[..., :s, :s] = 2.0 * np.swapaxes(a_s, -1, -2) @ a_s
+        kkt[..., :s, s] = 1.0
+        kkt[..., s, :s] = 1.0
+        rhs = np.zeros((*batch, s + 1))
+        rhs[..., :s] = 2.0 * (np.swapaxes(a_s, -1, -2) @ b[..., None])[..., 0]
+        rhs[..., s] = 1.0
+        solution = (np.linalg.pinv(kkt) @ rhs[..., None])[..., 0]
+        p_s = solution[..., :s]
+        feasible = (p_s >= -1e-10).all(axis=-1) & (np.abs(p_s.sum(axis=-1) - 1.0) < 1e-6)
+        residual = ((a_s @ p_s[..., None])[..., 0] - b) ** 2
+        residual = residual.sum(axis=-1)
+        better = feasible & (residual < best - 1e-15)
+        if better.any():
+            best = np.where(better, residual, best)
+            full = np.zeros((*batch, k))
+            full[..., idx] = np.clip(p_s, 0.0, None)
+            out = np.where(better[..., None], full, out)
+    total = out.sum(axis=-1, keepdims=True)
+    return out / np.where(total > 0, total, 1.0)
+
+
+def solve_adjustment(rates: np.ndarray, observed: np.ndarray, solver: str = "simplex") -> np.ndarray:
+    """The true shares ``p`` with ``observed = rates^T p`` (rows of ``rates``: true labels).
+
+    ``solver="simplex"`` is :func:`simplex_lstsq`; ``"clip"`` solves by pseudo-inverse and then
+    applies :func:`clip_to_simplex`.
+
+    >>> rates = np.array([[0.9, 0.1], [0.3, 0.7]])
+    >>> solve_adjustment(rates, np.array([0.6, 0.4])).round(6).tolist()
+    [0.5, 0.5]
+    """
+    rates = np.asarray(rates, dtype=float)
+    a = np.swapaxes(rates, -1, -2)
+    if solver == "simplex":
+        return simplex_lstsq(a, observed)
+    if solver == "clip":
+        raw = (np.linalg.pinv(a) @ np.asarray(observed, dtype=float)[..., None])[..., 0]
+        return clip_to_simplex(raw)
+    raise ValueError(f"unknown solver {solver!r}; use one of {SOLVERS}")
+
+
+# Confusion ----------------------------------------------------------------------------------
+
+
+def one_hot(indices: np.ndarray, k: int) -> np.ndarray:
+    """``(n,)`` label indices as ``(n, k)`` indicator rows."""
+    return np.eye(k)[np.asarray(indices, dtype=int)]
+
+
+def row_rates(matrix: np.ndarray, totals: np.ndarray | None = None) -> np.ndarray:
+    """Normalise each row (a true label) to sum 1; a row with nothing in it becomes the
+    identity row (that label is assumed recognised perfectly, as QuaPy does).
+
+    >>> row_rates(np.array([[8, 2], [0, 0]])).tolist()
+    [[0.8, 0.2], [0.0, 1.0]]
+    """
+    matrix = np.asarray(matrix, dtype=float)
+    k = matrix.shape[-1]
+    if totals is None:
+        totals = matrix.sum(axis=-1)
+    totals = np.asarray(totals, dtype=float)[..., None]
+    empty = totals <= 0
+    normalised = matrix / np.where(empty, 1.0, totals)
+    return np.where(empty, np.eye(k), normalised)
+
+
+@dataclass(frozen=True)
+class Confusion:
+    """What a correction is measured from: a classifier's behaviour on labelled texts.
+
+    Attributes:
+        counts: ``(k, k)`` texts by true label (rows) and predicted label (columns).
+        sums: ``(k, k)`` per true label (rows), the summed probability of each label (columns);
+            ``sums / counts.sum(1)`` are the mean probabilities.
+        labels: Per-text true label indices, when the texts themselves are at hand (a gold
+            sample); then the bootstrap resamples texts.
+        probabilities: Per-text probabilities, with ``labels``.
+    """
+
+    counts: np.ndarray
+    sums: np.ndarray
+    labels: np.ndarray | None = None
+    probabilities: np.ndarray | None = None
+
+    @classmethod
+    def from_predictions(cls, labels: Sequence[int], probabilities: np.ndarray) -> Confusion:
+        """From true label indices and predicted probabilities of labelled texts."""
+        y = np.asarray(labels, dtype=int)
+        probs = np.asarray(probabilities, dtype=float)
+        k = probs.shape[1]
+        truth = one_hot(y, k)
+        predicted = one_hot(probs.argmax(axis=1), k)
+        return cls(truth.T @ predicted, truth.T @ probs, y, probs)
+
+    @classmethod
+    def from_summary(cls, counts: np.ndarray, mean_probabilities: np.ndarray) -> Confusion:
+        """From stored numbers: counts (rows true, columns predicted) and mean probabilities."""
+        counts = np.asarray(counts, dtype=float)
+        means = np.asarray(mean_probabilities, dtype=float)
+        return cls(counts, means * counts.sum(axis=1, keepdims=True))
+
+    @property
+    def n(self) -> int:
+        return int(round(self.counts.sum()))
+
+    @property
+    def rates(self) -> np.ndarray:
+        """``R[i, j] = P(predicted j | true i)``."""
+        return row_rates(self.counts)
+
+    @property
+    def mean_probabilities(self) -> np.ndarray:
+        """``M[i, j] = mean probability of j over texts of true label i``."""
+        return row_rates(self.sums, self.counts.sum(axis=-1))
+
+    @property
+    def prior(self) -> np.ndarray:
+        """The label shares of the labelled texts (EM's starting prior)."""
+        totals = self.counts.sum(axis=-1)
+        return totals / max(totals.sum(), 1e-12)
+
+    def replicates(
+        self, rng: np.random.Generator, n_boot: int
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Bootstrap replicates ``(rates, mean_probabilities, prior)``, each with a leading
+        axis of ``n_boot``.
+
+        With the texts at hand they are resampled with replacement. From stored numbers only,
+        the number of texts of each true label is drawn multinomially from the total, the
+        predictions of each label multinomially from its row, and the mean probabilities as if
+        each text's probabilities were one-hot — the largest variance probabilities with those
+        means can have, so this part of the interval errs on the wide side.
+        """
+        k = self.counts.shape[0]
+        if self.labels is not None and self.probabilities is not None:
+            n = len(self.labels)
+            weights = rng.multinomial(n, np.full(n, 1.0 / n), size=n_boot).astype(float)
+            truth = one_hot(self.labels, k)
+            predicted = one_hot(self.probabilities.argmax(axis=1), k)
+            counts = np.einsum("bn,ni,nj->bij", weights, truth, predicted)
+            sums = np.einsum("bn,ni,nj->bij", weights, truth, self.probabilities)
+        else:
+            totals = self.counts.sum(axis=1)
+            n = int(round(totals.sum()))
+            drawn = rng.multinomial(n, totals / max(totals.sum(), 1e-12), size=n_boot)
+            counts = np.zeros((n_boot, k, k))
+            sums = np.zeros((n_boot, k, k))
+            rates = self.rates
+            means = self.mean_probabilities
+            for i in range(k):
+                counts[:, i, :] = rng.multinomial(drawn[:, i], rates[i])
+                sums[:, i, :] = rng.multinomial(drawn[:, i], means[i] / means[i].sum())
+        row_totals = counts.sum(axis=-1)
+        prior = row_totals / np.maximum(row_totals.sum(axis=-1, keepdims=True), 1e-12)
+        return row_rates(counts), row_rates(sums, row_totals), prior
+
+
+# The methods --------------------------------------------------------------------------------
+
+
+def _weighted_mean(values: np.ndarray, weights: np.ndarray | None) -> np.ndarray:
+    if weights is None:
+        return values.mean(axis=0)
+    return (weights @ values) / weights.sum(axis=-1, keepdims=True)
+
+
+def classify_and_count(probabilities: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
+    """The share of texts whose most probable label is each label (``weights``: ``(B, n)``
+    resampling counts give ``(B, k)``).
+
+    >>> classify_and_count(np.array([[0.6, 0.4], [0.2, 0.8], [0.9, 0.1]])).round(3).tolist()
+    [0.667, 0.333]
+    """
+    probs = np.asarray(probabilities, dtype=float)
+    return _weighted_mean(one_hot(probs.argmax(axis=1), probs.shape[1]), weights)
+
+
+def probabilistic_classify_and_count(
+    probabilities: np.ndarray, weights: np.ndarray | None = None
+) -> np.ndarray:
+    """The mean probability of each label.
+
+    >>> probabilistic_classify_and_count(np.array([[0.6, 0.4], [0.2, 0.8]])).round(3).tolist()
+    [0.4, 0.6]
+    """
+    return _weighted_mean(np.asarray(probabilities, dtype=float), weights)
+
+
+def expectation_maximization(
+    probabilities: np.ndarray,
+    prior: np.ndarray,
+    weights: np.ndarray | None = None,
+    *,
+    tolerance: float = EM_TOLERANCE,
+    max_iter: int = EM_MAX_ITER,
+) -> np.ndarray:
+    """Saerens et al.'s EM: the label shares under which the re-weighted probabilities agree
+    with themselves.
+
+    Args:
+        probabilities: ``(n, k)`` probabilities the classifier gives under ``prior``.
+        prior: ``(k,)`` or ``(B, k)`` label shares the probabilities are relative to (the
+            labelled sample's shares).
+        weights: ``(B, n)`` resampling counts for ``B`` bootstrap replicates, or ``None``.
+
+    >>> probs = np.array([[0.9, 0.1], [0.6, 0.4], [0.3, 0.7]])
+    >>> expectation_maximization(probs, np.array([0.5, 0.5])).round(3).tolist()
+    [0.958, 0.042]
+    """
+    probs = np.asarray(probabilities, dtype=float)
+    k = probs.shape[1]
+    prior = np.asarray(prior, dtype=float)
+    if weights is None:
+        w = np.ones((1, len(probs)))
+        single = True
+    else:
+        w = np.asarray(weights, dtype=float)
+        single = False
+    batch = w.shape[0]
+    prior = np.broadcast_to(prior, (batch, k)).copy()
+    if (prior <= 0).any():  # a label absent from the labelled sample: smooth as QuaPy does
+        prior = prior + 1e-4
+        prior /= prior.sum(axis=1, keepdims=True)
+    wsum = w.sum(axis=1, keepdims=True)
+    shares = prior.copy()
+    active = np.ones(batch, dtype=bool)
+    for _ in range(max_iter):
+        ratio = shares[active] / prior[active]  # (b, k)
+        adjusted = probs[None, :, :] * ratio[:, None, :]  # (b, n, k)
+        adjusted /= np.maximum(adjusted.sum(axis=2, keepdims=True), 1e-300)
+        new = np.einsum("bn,bnk->bk", w[active], adjusted) / wsum[active]
+        change = np.abs(new - shares[active]).max(axis=1)
+        shares[active] = new
+        still = change > tolerance
+        if not still.any():
+            break
+        idx = np.flatnonzero(active)
+        active[idx[~still]] = False
+    return shares[0] if single else shares
+
+
+def estimate(
+    method: str,
+    probabilities: np.ndarray,
+    confusion: Confusion | None = None,
+    *,
+    solver: str = "simplex",
+) -> np.ndarray:
+    """One method's shares for one set of texts.
+
+    Raises:
+        ValueError: an unknown method, or an adjusted one without ``confusion``.
+
+    >>> conf = Confusion.from_summary([[80, 20], [10, 90]], [[0.7, 0.3], [0.2, 0.8]])
+    >>> probs = np.array([[0.9, 0.1]] * 45 + [[0.1, 0.9]] * 55)  # cc: 45 % label 0
+    >>> estimate("acc", probs, conf).round(4).tolist()  # 0.45 = 0.8 p + 0.1 (1 - p)
+    [0.5, 0.5]
+    """
+    probs = np.asarray(probabilities, dtype=float)
+    if method == "cc":
+        return classify_and_count(probs)
+    if method == "pcc":
+        return probabilistic_classify_and_count(probs)
+    if method not in ADJUSTED:
+        raise ValueError(f"unknown method {method!r}; use one of {METHODS}")
+    if confusion is None:
+        raise ValueError(f"method {method!r} needs a confusion measured on labelled texts")
+    if method == "acc":
+        return solve_adjustment(confusion.rates, classify_and_count(probs), solver)
+    if method == "pacc":
+        return solve_adjustment(
+            confusion.mean_probabilities, probabilistic_classify_and_count(probs), solver
+        )
+    return expectation_maximization(probs, confusion.prior)
+
+
+# Bootstrap ----------------------------------------------------------------------------------
+
+
+def compress(probabilities: np.ndarray, quantize_above: int = QUANTIZE_ABOVE) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct probability rows and their counts (rounded to 0.01 and renormalised above
+    ``quantize_above`` texts), so resampling costs at most a few thousand rows."""
+    probs = np.asarray(probabilities, dtype=float)
+    if len(probs) > quantize_above:
+        probs = np.round(probs, 2)
+        probs = clip_to_simplex(probs)
+    rows, counts = np.unique(probs, axis=0, return_counts=True)
+    return rows, counts.astype(float)
+
+
+def bootstrap(
+    method: str,
+    probabilities: np.ndarray,
+    confusion: Confusion | None,
+    replicates: tuple[np.ndarray, np.ndarray, np.ndarray] | None,
+    rng: np.random.Generator,
+    n_boot: int,
+    *,
+    solver: str = "simplex",
+    chunk: int = 100,
+) -> np.ndarray:
+    """``(n_boot, k)`` replicate shares: the texts resampled with replacement and, for the
+    adjusted methods, the confusion replaced by its replicates (``Confusion.replicates``,
+    drawn once and shared by every group)."""
+    rows, counts = compress(probabilities)
+    n = int(counts.sum())
+    weights = rng.multinomial(n, counts / counts.sum(), size=n_boot).astype(float)
+    k = rows.shape[1]
+    if method == "cc":
+        return classify_and_count(rows, weights)
+    if method == "pcc":
+        return probabilistic_classify_and_count(rows, weights)
+    if method not in ADJUSTED:
+        raise ValueError(f"unknown method {method!r}; use one of {METHODS}")
+    if replicates is None:
+        raise ValueError(f"method {method!r} needs a confusion measured on labelled texts")
+    rates, means, prior = replicates
+    if method == "acc":
+        return solve_adjustment(rates, classify_and_count(rows, weights), solver)
+    if method == "pacc":
+        return solve_adjustment(means, probabilistic_classify_and_count(rows, weights), solver)
+    out = np.zeros((n_boot, k))
+    for start in range(0, n_boot, chunk):
+        part = slice(start, min(start + chunk, n_boot))
+        out[part] = expectation_maximization(rows, prior[part], weights[part])
+    return out
+
+
+def percentile_interval(replicates: np.ndarray, level: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
+    """The equal-tailed percentile interval of bootstrap replicates, per label."""
+    tail = (1.0 - level) / 2.0 * 100.0
+    low, high = np.percentile(replicates, [tail, 100.0 - tail], axis=0)
+    return low, high
+
+
+def z_value(level: float = 0.95) -> float:
+    """The standard normal quantile for a two-sided ``level`` interval (1.96 for 0.95)."""
+    from statistics import NormalDist
+
+    return NormalDist().inv_cdf(0.5 + level / 2.0)
+
+
+def labelled_needed(
+    half_width: float, rates: np.ndarray | None = None, level: float = 0.95
+) -> int:
+    """About how many texts, drawn at random from the corpus and labelled, pin every share to
+    within ``± half_width``: the worst-case binomial size ``z² · 0.25 / h²``, times the factor by
+    which the correction ``rates`` (``None``: none) inflates the variance of the estimate
+    (the largest row sum of squares of its inverse). An approximation, for planning.
+
+    >>> labelled_needed(0.05)
+    385
+    """
+    if not 0 < half_width < 1:
+        raise ValueError(f"half_width must be between 0 and 1, got {half_width}")
+    inflation = 1.0
+    if rates is not None:
+        inverse = np.linalg.pinv(np.swapaxes(np.asarray(rates, dtype=float), -1, -2))
+        inflation = max(1.0, float((inverse**2).sum(axis=1).max()))
+    return int(np.ceil(z_value(level) ** 2 * 0.25 * inflation / half_width**2))
