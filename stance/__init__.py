@@ -41,6 +41,7 @@ __all__ = [
     "classify",
     "classify_frame",
     "classify_many",
+    "estimate_shares",
     "evaluate_file",
     "explain",
     "load_classifier",
@@ -55,6 +56,7 @@ _LAZY = {
     "train": "stance.training.adapt",
     "suggest": "stance.data.selection",
     "classify_frame": "stance.frame",
+    "estimate_shares": "stance.shares",
 }
 
 

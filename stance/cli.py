@@ -212,6 +212,9 @@ def build_parser() -> argparse.ArgumentParser:
     convert.add_argument(
         "--no-check", action="store_true", help="skip the check on the labelled texts"
     )
+    from stance.shares_cli import add_parser as add_shares
+
+    add_shares(commands)
     return parser
 
 
@@ -501,6 +504,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _suggest(args)
         if args.command == "convert":
             return _convert(args)
+        if args.command == "shares":
+            from stance.shares_cli import run as run_shares
+
+            return run_shares(args, argv)
         return _explain(args)
     except (StanceError, TypeError, ValueError) as exc:
         print(f"stance: error: {exc}", file=sys.stderr)

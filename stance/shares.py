@@ -51,6 +51,7 @@ SMALL_GOLD = 100
 CONFUSION_KEY = "real_text_confusion"
 ALL = "all"
 MISSING = "(missing)"
+OPTIONS = {"gold_text_column", "gold_label_column", "label_map", "time_where", "time_column"}
 
 METHOD_NAMES = {
     "cc": "classify and count (the share of texts given each label)",
@@ -412,6 +413,10 @@ def _given_confusion(confusion: Any) -> qf.Confusion:
 # The estimate -------------------------------------------------------------------------------
 
 
+def _sentence(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
 def _assumptions(method: str, source: str) -> str:
     if method in qf.ADJUSTED:
         where = {
@@ -420,7 +425,7 @@ def _assumptions(method: str, source: str) -> str:
             "given": "the labelled texts the confusion was measured on",
         }[source]
         return (
-            f"{METHOD_NAMES[method].capitalize()} undoes the model's typical errors, assuming "
+            f"{_sentence(METHOD_NAMES[method])} undoes the model's typical errors, assuming "
             f"prior shift: texts of each stance look alike to the model in every group and in "
             f"{where}, so only the mix of stances differs. That is doubtful when a group differs "
             "in kind of text (comments or news), topic or time from those texts"
@@ -432,7 +437,7 @@ def _assumptions(method: str, source: str) -> str:
             )
         )
     return (
-        f"{METHOD_NAMES[method].capitalize()} takes the model's labels at face value, so its "
+        f"{_sentence(METHOD_NAMES[method])} takes the model's labels at face value, so its "
         "shares carry the model's errors (e.g. neutral texts called against inflate against). "
         "The intervals cover only the sampling of your texts, not that bias."
     )
@@ -701,7 +706,7 @@ def estimate_shares(
     target_width: float = 0.10,
     batch_size: int = 256,
     progress: bool = False,
-    **gold_options: Any,
+    **options: Any,
 ) -> Shares:
     """The share of each stance among ``texts`` (per group of ``by``), corrected for the
     model's errors, with 95 % intervals.
@@ -720,8 +725,8 @@ def estimate_shares(
             ``"year"``) to give shares for.
         kind, n_bootstrap, seed, level, min_group, drop_small, target_width: See
             :func:`estimate_shares_from_probabilities`.
-        gold_options: ``gold_text_column``, ``gold_label_column``, ``label_map`` for a
-            labelled file.
+        options: ``gold_text_column``, ``gold_label_column``, ``label_map`` for a labelled
+            file; ``time_where``, ``time_column`` to name where a bad date is.
 
     Returns:
         A :class:`Shares`; ``.rows`` per group, ``.to_frame()``, ``.render()``, ``.plot()``.
@@ -733,7 +738,16 @@ def estimate_shares(
     from stance.api import load_classifier
     from stance.text import prepare_texts
 
+    unknown = set(options) - OPTIONS
+    if unknown:
+        raise TypeError(f"estimate_shares() got unexpected keyword argument(s) {sorted(unknown)}")
     checked = prepare_texts(texts)
+    if time is not None:  # refuse a bad date before classifying anything
+        time = list(time)
+        if len(time) == len(checked):
+            time_bins(
+                time, every, where=options.get("time_where"), column=options.get("time_column")
+            )
     classifier = load_classifier(model)
     bar = None
     if progress:
@@ -743,9 +757,6 @@ def estimate_shares(
     probs = _predict(classifier, checked, batch_size, bar)
     if bar is not None:
         bar.close()
-    unknown = set(gold_options) - {"gold_text_column", "gold_label_column", "label_map"}
-    if unknown:
-        raise TypeError(f"estimate_shares() got unexpected keyword argument(s) {sorted(unknown)}")
     return estimate_shares_from_probabilities(
         probs,
         groups=by,
@@ -761,7 +772,7 @@ def estimate_shares(
         min_group=min_group,
         drop_small=drop_small,
         target_width=target_width,
-        **gold_options,
+        **options,
     )
 
 
