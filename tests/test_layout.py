@@ -24,6 +24,7 @@ HAND_OFFS = {
     ("stance.cli", "_train"),
     ("stance.cli", "_suggest"),
     ("stance.cli", "_check_texts"),  # stance convert checks on the labelled texts
+    ("stance.shares", "_labelled_files"),  # stance shares --gold reads a labelled file
     # BaselineConfig moved to stance.training.baseline; the old import path still resolves
     ("stance.backends.baseline", "__getattr__"),
 }
