@@ -110,18 +110,32 @@ def app_samples(
     return samples
 
 
-def quapy_estimates(method: str, probs: np.ndarray, conf: qf.Confusion) -> np.ndarray:
+def quapy_estimates(
+    method: str, probs: np.ndarray, conf: qf.Confusion
+) -> tuple[np.ndarray, bool]:
+    """QuaPy's estimate on the same inputs, and whether it converged (EM stops after 1,000
+    iterations, which can leave it short of a maximum on the edge of the simplex)."""
+    import warnings
+
     from quapy.method.aggregative import ACC, EMQ
 
     if method == "acc":
         q = qf.classify_and_count(probs)
-        return ACC.solve_adjustment(conf.rates.T, q, method="inversion", solver="minimize")
+        return ACC.solve_adjustment(conf.rates.T, q, method="inversion", solver="minimize"), True
     if method == "pacc":
         q = qf.probabilistic_classify_and_count(probs)
         return ACC.solve_adjustment(
             conf.mean_probabilities.T, q, method="inversion", solver="minimize"
-        )
-    return EMQ.EM(conf.prior, probs, epsilon=1e-10)[0]
+        ), True
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        shares = EMQ.EM(conf.prior, probs, epsilon=1e-10)[0]
+    return shares, not any("maximum number of iterations" in str(w.message) for w in caught)
+
+
+def log_likelihood(shares: np.ndarray, probs: np.ndarray, prior: np.ndarray) -> float:
+    """EM's objective: the log-likelihood of label shares under prior shift."""
+    return float(np.log((probs * (shares / prior)).sum(axis=1)).sum())
 
 
 def evaluate(
@@ -142,6 +156,8 @@ def evaluate(
     cover = {m: [] for m in methods}
     width = {m: [] for m in methods}
     quapy_diff = {m: 0.0 for m in ("acc", "pacc", "em")}
+    quapy_short = 0  # samples where QuaPy's EM stopped unconverged
+    quapy_worse = 0  # ... and of those, where its shares have a lower likelihood than ours
     seconds = {m: 0.0 for m in methods}
     for s, idx in enumerate(samples):
         truth = np.bincount(labels[idx], minlength=k) / len(idx)
@@ -159,8 +175,15 @@ def evaluate(
             cover[m].append((low - 1e-12 <= truth) & (truth <= high + 1e-12))
             width[m].append(high - low)
             if quapy and m in quapy_diff:
-                other = quapy_estimates(m, part, conf)
-                quapy_diff[m] = max(quapy_diff[m], float(np.abs(other - point).max()))
+                other, converged = quapy_estimates(m, part, conf)
+                if converged:
+                    quapy_diff[m] = max(quapy_diff[m], float(np.abs(other - point).max()))
+                else:
+                    quapy_short += 1
+                    ours = log_likelihood(point, part, conf.prior)
+                    quapy_worse += log_likelihood(other, part, conf.prior) < ours
+        if (s + 1) % 50 == 0:
+            print(f"  {s + 1}/{len(samples)} samples", file=sys.stderr)
     out = {}
     for m in methods:
         e = np.array(err[m])
@@ -178,6 +201,9 @@ def evaluate(
         }
         if quapy and m in quapy_diff:
             out[m]["max_abs_diff_vs_quapy"] = float(f"{quapy_diff[m]:.2e}")
+            if m == "em":
+                out[m]["quapy_unconverged_samples"] = quapy_short
+                out[m]["quapy_unconverged_with_lower_likelihood"] = quapy_worse
     return out
 
 

@@ -730,10 +730,6 @@ def estimate_shares(
 
     Returns:
         A :class:`Shares`; ``.rows`` per group, ``.to_frame()``, ``.render()``, ``.plot()``.
-
-    >>> shares = estimate_shares(["Luk jobcentret!", "Tak til jobcentret!", "Mødet er i dag."],
-    ...                          n_bootstrap=100)  # doctest: +SKIP
-    >>> shares.rows[0]["share_against"]  # doctest: +SKIP
     """
     from stance.api import load_classifier
     from stance.text import prepare_texts

@@ -360,6 +360,15 @@ def test_table_frame_and_json(tmp_path):
     assert "a" in shares.render() and "prior shift" in shares.render()
 
 
+@pytest.mark.parametrize("name", ["stance.quantification", "stance.shares"])
+def test_docstring_examples(name):
+    import doctest
+    import importlib
+
+    result = doctest.testmod(importlib.import_module(name), optionflags=doctest.ELLIPSIS)
+    assert result.failed == 0 and result.attempted > 0
+
+
 def test_cli_constants_match_the_library():
     from stance import shares as lib
     from stance import shares_cli
