@@ -77,8 +77,10 @@ def split_pages(rows: list[dict], seed: int) -> dict[str, str]:
     pages.sort(key=lambda p: hashlib.sha256(f"{seed}:{p}".encode()).hexdigest())
     n = len(pages)
     cut1, cut2 = n // 2, n // 2 + n // 4
-    return {p: ("train" if i < cut1 else "confusion" if i < cut2 else "test")
-            for i, p in enumerate(pages)}
+    return {
+        p: ("train" if i < cut1 else "confusion" if i < cut2 else "test")
+        for i, p in enumerate(pages)
+    }
 
 
 def train_model(pool_train: list[dict], seed: int) -> object:
@@ -110,9 +112,7 @@ def app_samples(
     return samples
 
 
-def quapy_estimates(
-    method: str, probs: np.ndarray, conf: qf.Confusion
-) -> tuple[np.ndarray, bool]:
+def quapy_estimates(method: str, probs: np.ndarray, conf: qf.Confusion) -> tuple[np.ndarray, bool]:
     """QuaPy's estimate on the same inputs, and whether it converged (EM stops after 1,000
     iterations, which can leave it short of a maximum on the edge of the simplex)."""
     import warnings
@@ -269,14 +269,26 @@ def main(argv: Sequence[str] | None = None) -> int:
     quapy = not args.no_quapy
     results = {
         "stored_confusion": evaluate(
-            test_probs, test_labels, samples, lambda s, idx: stored, qf.METHODS,
-            args.bootstrap, args.seed, quapy,
+            test_probs,
+            test_labels,
+            samples,
+            lambda s, idx: stored,
+            qf.METHODS,
+            args.bootstrap,
+            args.seed,
+            quapy,
         )
     }
     print(table(results["stored_confusion"], "stored confusion"), file=sys.stderr)
     results["stored_counts_and_means"] = evaluate(
-        test_probs, test_labels, samples, lambda s, idx: means_only, ("acc", "pacc", "em"),
-        args.bootstrap, args.seed, False,
+        test_probs,
+        test_labels,
+        samples,
+        lambda s, idx: means_only,
+        ("acc", "pacc", "em"),
+        args.bootstrap,
+        args.seed,
+        False,
     )
     print(table(results["stored_counts_and_means"], "counts and means only"), file=sys.stderr)
 
@@ -288,23 +300,38 @@ def main(argv: Sequence[str] | None = None) -> int:
         shares = np.bincount(test_labels[idx], minlength=len(LABELS)) / len(idx)
         by_label = [np.flatnonzero(test_labels == i) for i in range(len(LABELS))]
         counts = gold_rng.multinomial(args.gold_size, shares)
-        gold_sets.append(np.concatenate(
-            [gold_rng.choice(by_label[i], size=c, replace=True) for i, c in enumerate(counts) if c]
-        ))
+        gold_sets.append(
+            np.concatenate(
+                [
+                    gold_rng.choice(by_label[i], size=c, replace=True)
+                    for i, c in enumerate(counts)
+                    if c
+                ]
+            )
+        )
 
     def gold_confusion(s: int, idx: np.ndarray) -> qf.Confusion:
         g = gold_sets[s]
         return qf.Confusion.from_predictions(test_labels[g], test_probs[g])
 
     results["gold_sample"] = evaluate(
-        test_probs, test_labels, gold_samples, gold_confusion, qf.METHODS, args.bootstrap,
-        args.seed, False,
+        test_probs,
+        test_labels,
+        gold_samples,
+        gold_confusion,
+        qf.METHODS,
+        args.bootstrap,
+        args.seed,
+        False,
     )
     print(table(results["gold_sample"], f"labelled sample of {args.gold_size}"), file=sys.stderr)
     report = {
         "command": "python benchmarks/shares_validation.py --real-train PATH "
-        + " ".join(a for a in (argv if argv is not None else sys.argv[1:])
-                   if not a.startswith(str(args.real_train)) and a != "--real-train"),
+        + " ".join(
+            a
+            for a in (argv if argv is not None else sys.argv[1:])
+            if not a.startswith(str(args.real_train)) and a != "--real-train"
+        ),
         "seed": args.seed,
         "samples": args.samples,
         "sizes": [args.min_size, args.max_size],

@@ -119,7 +119,9 @@ def simplex_lstsq(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return out / np.where(total > 0, total, 1.0)
 
 
-def solve_adjustment(rates: np.ndarray, observed: np.ndarray, solver: str = "simplex") -> np.ndarray:
+def solve_adjustment(
+    rates: np.ndarray, observed: np.ndarray, solver: str = "simplex"
+) -> np.ndarray:
     """The true shares ``p`` with ``observed = rates^T p`` (rows of ``rates``: true labels).
 
     ``solver="simplex"`` is :func:`simplex_lstsq`; ``"clip"`` solves by pseudo-inverse and then
@@ -220,7 +222,7 @@ class Confusion:
 
     @property
     def n(self) -> int:
-        return int(round(self.counts.sum()))
+        return round(float(self.counts.sum()))
 
     @property
     def rates(self) -> np.ndarray:
@@ -280,7 +282,7 @@ class Confusion:
             sums = np.einsum("bn,ni,nj->bij", weights, truth, self.probabilities)
         else:
             totals = self.counts.sum(axis=1)
-            n = int(round(totals.sum()))
+            n = round(float(totals.sum()))
             drawn = rng.multinomial(n, totals / max(totals.sum(), 1e-12), size=n_boot)
             counts = np.zeros((n_boot, k, k))
             sums = np.zeros((n_boot, k, k))
@@ -447,7 +449,9 @@ def estimate(
 # Bootstrap ----------------------------------------------------------------------------------
 
 
-def compress(probabilities: np.ndarray, quantize_above: int = QUANTIZE_ABOVE) -> tuple[np.ndarray, np.ndarray]:
+def compress(
+    probabilities: np.ndarray, quantize_above: int = QUANTIZE_ABOVE
+) -> tuple[np.ndarray, np.ndarray]:
     """Distinct probability rows and their counts (rounded to 0.01 and renormalised above
     ``quantize_above`` texts), so resampling costs at most a few thousand rows."""
     probs = np.asarray(probabilities, dtype=float)
@@ -501,7 +505,9 @@ def bootstrap(
     return out
 
 
-def percentile_interval(replicates: np.ndarray, level: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
+def percentile_interval(
+    replicates: np.ndarray, level: float = 0.95
+) -> tuple[np.ndarray, np.ndarray]:
     """The equal-tailed percentile interval of bootstrap replicates, per label."""
     tail = (1.0 - level) / 2.0 * 100.0
     low, high = np.percentile(replicates, [tail, 100.0 - tail], axis=0)
@@ -515,9 +521,7 @@ def z_value(level: float = 0.95) -> float:
     return NormalDist().inv_cdf(0.5 + level / 2.0)
 
 
-def labelled_needed(
-    half_width: float, rates: np.ndarray | None = None, level: float = 0.95
-) -> int:
+def labelled_needed(half_width: float, rates: np.ndarray | None = None, level: float = 0.95) -> int:
     """About how many texts, drawn at random from the corpus and labelled, pin every share to
     within ``± half_width``: the worst-case binomial size ``z² · 0.25 / h²``, times the factor by
     which the correction ``rates`` (``None``: none) inflates the variance of the estimate

@@ -169,7 +169,11 @@ def period_of(value: Any, every: str) -> str:
         day = value.date()
     elif isinstance(value, dt.date):
         day = value
-    elif isinstance(value, (int, np.integer)) and not isinstance(value, bool) and 1000 <= value <= 9999:
+    elif (
+        isinstance(value, (int, np.integer))
+        and not isinstance(value, bool)
+        and 1000 <= value <= 9999
+    ):
         if every != "year":
             raise ValueError(f"{value!r} is a year only; --every {every} needs full dates")
         return str(int(value))
@@ -354,9 +358,7 @@ def _resolve_gold(
     return _Gold(y, probs, where, notes)
 
 
-def _confusion_from_metadata(
-    value: Any, path: Path, kind: str | None
-) -> tuple[qf.Confusion, str]:
+def _confusion_from_metadata(value: Any, path: Path, kind: str | None) -> tuple[qf.Confusion, str]:
     """The ``real_text_confusion`` of a model directory, checked, in :data:`LABELS` order."""
 
     def bad(problem: str) -> ModelError:
@@ -390,7 +392,11 @@ def _confusion_from_metadata(
     except (TypeError, ValueError) as exc:
         raise bad(f"'mean_squared_probabilities' must be numbers ({exc})") from None
     k = len(LABELS)
-    for name, matrix in (("counts", counts), ("mean_probabilities", means), ("mean_squared_probabilities", squares)):
+    for name, matrix in (
+        ("counts", counts),
+        ("mean_probabilities", means),
+        ("mean_squared_probabilities", squares),
+    ):
         if matrix is not None and (matrix.shape != (k, k) or not np.isfinite(matrix).all()):
             raise bad(f"{name!r} must be a {k}x{k} matrix of finite numbers")
     if (counts < 0).any() or counts.sum() < 1:
@@ -603,7 +609,10 @@ def estimate_shares_from_probabilities(
     cells = sorted(order)
     small = [c for c in cells if len(order[c]) < min_group]
     if small:
-        names = ", ".join(_cell_name(c) + f" ({len(order[c])} text{'s' * (len(order[c]) != 1)})" for c in small[:5])
+        names = ", ".join(
+            _cell_name(c) + f" ({len(order[c])} text{'s' * (len(order[c]) != 1)})"
+            for c in small[:5]
+        )
         if not drop_small:
             raise ConfigError(
                 f"{len(small)} group(s) have fewer than {min_group} texts: {names}"
@@ -611,7 +620,9 @@ def estimate_shares_from_probabilities(
                 + ". A share of so few texts says nothing; merge groups (a coarser --every), "
                 "or leave them out with --drop-small (drop_small=True)"
             )
-        warnings.append(f"left out {len(small)} group(s) with fewer than {min_group} texts: {names}")
+        warnings.append(
+            f"left out {len(small)} group(s) with fewer than {min_group} texts: {names}"
+        )
         cells = [c for c in cells if c not in small]
         if not cells:
             raise ConfigError(f"every group has fewer than {min_group} texts")
@@ -678,7 +689,9 @@ def _cell_name(cell: tuple[str, str | None]) -> str:
     return f"period {period}" if group == ALL else f"group {group!r}, period {period}"
 
 
-def _predict(classifier: Any, texts: Sequence[str], batch_size: int = 256, bar: Any = None) -> np.ndarray:
+def _predict(
+    classifier: Any, texts: Sequence[str], batch_size: int = 256, bar: Any = None
+) -> np.ndarray:
     out = []
     for start in range(0, len(texts), batch_size):
         batch = list(texts[start : start + batch_size])

@@ -60,9 +60,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         metavar="FILE",
         help="your labelled random sample of this corpus (.csv, .tsv, .jsonl, .parquet)",
     )
-    parser.add_argument(
-        "--gold-text-column", default="text", help="column with the text in --gold"
-    )
+    parser.add_argument("--gold-text-column", default="text", help="column with the text in --gold")
     parser.add_argument("--label-column", default="label", help="column with the label in --gold")
     parser.add_argument(
         "--label-map",
@@ -131,7 +129,8 @@ def run(args: argparse.Namespace, argv: Any = None) -> int:
     for option, column in (("--by", args.by), ("--time", args.time)):
         if column is not None and rows and column not in columns:
             raise InputFileError(
-                args.input, f"no column {column!r} for {option}; columns are {columns}",
+                args.input,
+                f"no column {column!r} for {option}; columns are {columns}",
                 column=column,
             )
     texts, groups, dates, where, skipped = [], [], [], [], []

@@ -75,13 +75,20 @@ def _png(shares: Shares, path: Path) -> None:
             x = list(range(len(rows)))
             for i, label in enumerate(labels):
                 colour = _colour(label, i)
-                ax.plot(x, [r[f"share_{label}"] for r in rows], marker="o", color=colour,
-                        label=label)
-                ax.fill_between(x, [r[f"low_{label}"] for r in rows],
-                                [r[f"high_{label}"] for r in rows], color=colour, alpha=0.18)
+                ax.plot(
+                    x, [r[f"share_{label}"] for r in rows], marker="o", color=colour, label=label
+                )
+                ax.fill_between(
+                    x,
+                    [r[f"low_{label}"] for r in rows],
+                    [r[f"high_{label}"] for r in rows],
+                    color=colour,
+                    alpha=0.18,
+                )
             ax.set_xticks(x)
-            ax.set_xticklabels([str(r["period"]) for r in rows], rotation=45, ha="right",
-                               fontsize=8)
+            ax.set_xticklabels(
+                [str(r["period"]) for r in rows], rotation=45, ha="right", fontsize=8
+            )
             ax.set_ylim(0, 1)
             ax.set_title(group if len(panels) > 1 or group != "all" else "", fontsize=10)
             ax.grid(axis="y", alpha=0.3)
@@ -96,10 +103,24 @@ def _png(shares: Shares, path: Path) -> None:
             values = [r[f"share_{label}"] for r in rows]
             below = [r[f"share_{label}"] - r[f"low_{label}"] for r in rows]
             above = [r[f"high_{label}"] - r[f"share_{label}"] for r in rows]
-            ax.bar(x, values, width, yerr=[below, above], capsize=3, color=_colour(label, i),
-                   label=label)
-            ax.scatter(x, [r[f"raw_{label}"] for r in rows], marker="_", s=120, color="black",
-                       zorder=3, label="raw count" if i == 0 else None)
+            ax.bar(
+                x,
+                values,
+                width,
+                yerr=[below, above],
+                capsize=3,
+                color=_colour(label, i),
+                label=label,
+            )
+            ax.scatter(
+                x,
+                [r[f"raw_{label}"] for r in rows],
+                marker="_",
+                s=120,
+                color="black",
+                zorder=3,
+                label="raw count" if i == 0 else None,
+            )
         ax.set_xticks(range(len(rows)))
         ax.set_xticklabels([f"{r['group']}\n(n={r['n']})" for r in rows], fontsize=8)
         ax.set_ylim(0, 1)
@@ -135,7 +156,10 @@ def _svg_bars(shares: Shares) -> str:
                 "</title></rect>"
             )
             cx = x + bar / 2
-            y_low, y_high = _y(row[f"low_{label}"], top, height), _y(row[f"high_{label}"], top, height)
+            y_low, y_high = (
+                _y(row[f"low_{label}"], top, height),
+                _y(row[f"high_{label}"], top, height),
+            )
             parts.append(
                 f'<path d="M{cx:.1f} {y_low:.1f}V{y_high:.1f}M{cx - 5:.1f} {y_low:.1f}h10'
                 f'M{cx - 5:.1f} {y_high:.1f}h10" stroke="#000" fill="none"/>'
@@ -168,8 +192,9 @@ def _svg_lines(shares: Shares) -> str:
             lower = [(x, _y(r[f"low_{label}"], top, height)) for x, r in zip(xs, rows)]
             band = " ".join(f"{x:.1f},{y:.1f}" for x, y in upper + lower[::-1])
             parts.append(f'<polygon points="{band}" fill="{colour}" fill-opacity="0.18"/>')
-            line = " ".join(f"{x:.1f},{_y(r[f'share_{label}'], top, height):.1f}"
-                            for x, r in zip(xs, rows))
+            line = " ".join(
+                f"{x:.1f},{_y(r[f'share_{label}'], top, height):.1f}" for x, r in zip(xs, rows)
+            )
             parts.append(
                 f'<polyline points="{line}" fill="none" stroke="{colour}" stroke-width="2"/>'
             )

@@ -103,8 +103,14 @@ def test_em_recovers_known_prevalence():
 
 def test_simplex_lstsq_is_the_constrained_optimum():
     rng = np.random.default_rng(1)
-    grid = np.array([(a, b, 1 - a - b) for a in np.linspace(0, 1, 201)
-                     for b in np.linspace(0, 1, 201) if a + b <= 1 + 1e-12])
+    grid = np.array(
+        [
+            (a, b, 1 - a - b)
+            for a in np.linspace(0, 1, 201)
+            for b in np.linspace(0, 1, 201)
+            if a + b <= 1 + 1e-12
+        ]
+    )
     for _ in range(5):
         a = rng.dirichlet(np.ones(3), size=3)
         b = rng.dirichlet(np.ones(3)) * 1.5 - 0.2  # often outside the reachable set
@@ -122,7 +128,9 @@ def test_singular_confusion_still_gives_shares():
 
 
 def test_clip_to_simplex_renormalises():
-    assert qf.clip_to_simplex(np.array([0.5, -0.5, 1.0])).tolist() == pytest.approx([1 / 3, 0, 2 / 3])
+    assert qf.clip_to_simplex(np.array([0.5, -0.5, 1.0])).tolist() == pytest.approx(
+        [1 / 3, 0, 2 / 3]
+    )
     assert qf.clip_to_simplex(np.array([-1.0, -1.0])).tolist() == [0.5, 0.5]
 
 
@@ -174,7 +182,9 @@ def test_quapy_agrees_on_acc_pacc_and_em():
     acc = ACC.solve_adjustment(conf.rates.T, qf.classify_and_count(probs), "inversion", "minimize")
     assert np.allclose(qf.estimate("acc", probs, conf), acc, atol=1e-3)
     pacc = ACC.solve_adjustment(
-        conf.mean_probabilities.T, qf.probabilistic_classify_and_count(probs), "inversion",
+        conf.mean_probabilities.T,
+        qf.probabilistic_classify_and_count(probs),
+        "inversion",
         "minimize",
     )
     assert np.allclose(qf.estimate("pacc", probs, conf), pacc, atol=1e-3)
@@ -202,9 +212,7 @@ def model_with_confusion(tmp_path) -> Path:
 
 
 def test_stored_confusion_is_used_and_named(texts, model_with_confusion):
-    shares = estimate_shares(
-        [r["text"] for r in texts], model=model_with_confusion, n_bootstrap=50
-    )
+    shares = estimate_shares([r["text"] for r in texts], model=model_with_confusion, n_bootstrap=50)
     assert shares.source == "model" and shares.method == DEFAULT_METHOD
     assert "corrected with the model's real-text confusion, measured on 600 texts" in (
         shares.correction
@@ -221,8 +229,7 @@ def test_stored_confusion_is_used_and_named(texts, model_with_confusion):
 def test_without_a_correction_raw_shares_come_with_a_warning(texts, tmp_path):
     target = tmp_path / "plain"
     shutil.copytree(REPO / "models" / "baseline", target)
-    shares = estimate_shares([r["text"] for r in texts], model=target, method="acc",
-                             n_bootstrap=50)
+    shares = estimate_shares([r["text"] for r in texts], model=target, method="acc", n_bootstrap=50)
     assert shares.source == "none" and shares.method == "cc"
     assert shares.warnings[0].startswith("not corrected")
     assert all(row["share_against"] == row["raw_against"] for row in shares.rows)
@@ -269,9 +276,7 @@ def test_gold_file_with_an_unknown_label_is_refused(tmp_path, texts):
 def test_gold_from_another_label_set_is_refused(texts):
     labels = ["positive", "negative"] * 10
     with pytest.raises(LabelError, match="another label set"):
-        estimate_shares(
-            [r["text"] for r in texts], gold=([r["text"] for r in texts[:20]], labels)
-        )
+        estimate_shares([r["text"] for r in texts], gold=([r["text"] for r in texts[:20]], labels))
 
 
 def test_a_group_with_one_text_is_refused_unless_dropped():
@@ -289,8 +294,12 @@ def test_a_group_with_one_text_is_refused_unless_dropped():
 
 @pytest.mark.parametrize(
     ("value", "every", "expected"),
-    [("2024-03-05", "month", "2024-03"), ("2024-12-30", "week", "2025-W01"),
-     ("2024-03-05 10:00:00+01:00", "year", "2024"), ("2024-03", "month", "2024-03")],
+    [
+        ("2024-03-05", "month", "2024-03"),
+        ("2024-12-30", "week", "2025-W01"),
+        ("2024-03-05 10:00:00+01:00", "year", "2024"),
+        ("2024-03", "month", "2024-03"),
+    ],
 )
 def test_periods(value, every, expected):
     assert period_of(value, every) == expected
@@ -298,7 +307,7 @@ def test_periods(value, every, expected):
 
 def test_an_unreadable_date_names_its_row():
     probs = np.random.default_rng(0).dirichlet([1, 1, 1], 3)
-    with pytest.raises(ConfigError, match="time value at position 1.*05/03/2024"):
+    with pytest.raises(ConfigError, match=r"time value at position 1.*05/03/2024"):
         estimate_shares_from_probabilities(probs, time=["2024-01-01", "05/03/2024", "2024-02-01"])
 
 
@@ -334,7 +343,8 @@ def test_plots_are_written(tmp_path):
     page = shares.plot(tmp_path / "shares.html").read_text()
     assert "<svg" in page and "polyline" in page and "src=" not in page and "href=" not in page
     flat = estimate_shares_from_probabilities(
-        np.random.default_rng(0).dirichlet([1, 1, 2], 60), confusion=_confusion_dict(),
+        np.random.default_rng(0).dirichlet([1, 1, 2], 60),
+        confusion=_confusion_dict(),
         n_bootstrap=50,
     )
     assert "<rect" in flat.plot(tmp_path / "bars.html").read_text()
@@ -342,14 +352,16 @@ def test_plots_are_written(tmp_path):
     for result, name in ((shares, "lines.png"), (flat, "bars.png")):
         path = result.plot(tmp_path / name)
         assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    with pytest.raises(ConfigError, match=".png or .html"):
+    with pytest.raises(ConfigError, match=r"\.png or \.html"):
         shares.plot(tmp_path / "shares.svg")
 
 
 def test_table_frame_and_json(tmp_path):
     shares = _example()
     assert [(r["group"], r["period"]) for r in shares.rows][:3] == [
-        ("a", "2024-01"), ("a", "2024-02"), ("a", "2024-03")
+        ("a", "2024-01"),
+        ("a", "2024-02"),
+        ("a", "2024-03"),
     ]
     frame = shares.to_frame()
     assert list(frame.columns) == shares.columns and len(frame) == 6
@@ -383,8 +395,11 @@ def test_cli_constants_match_the_library():
 
 def _write_corpus(folder: Path, rows: list[dict], fmt: str) -> Path:
     records = [
-        {"text": r["text"], "site": "forum" if i % 2 else "news",
-         "date": f"2024-{1 + i % 2:02d}-{1 + i % 28:02d}"}
+        {
+            "text": r["text"],
+            "site": "forum" if i % 2 else "news",
+            "date": f"2024-{1 + i % 2:02d}-{1 + i % 28:02d}",
+        }
         for i, r in enumerate(rows)
     ]
     path = folder / f"corpus.{fmt}"
@@ -407,14 +422,29 @@ def _write_corpus(folder: Path, rows: list[dict], fmt: str) -> Path:
 def test_cli_by_group_and_month(tmp_path, texts, model_with_confusion, capsys, fmt):
     corpus = _write_corpus(tmp_path, texts, fmt)
     out = tmp_path / "shares.csv"
-    code = main(["shares", "--input", str(corpus), "--by", "site", "--time", "date",
-                 "--every", "month", "--output", str(out), "--model", str(model_with_confusion),
-                 "--bootstrap", "50", "--quiet"])
+    code = main(
+        [
+            "shares",
+            "--input",
+            str(corpus),
+            "--by",
+            "site",
+            "--time",
+            "date",
+            "--every",
+            "month",
+            "--output",
+            str(out),
+            "--model",
+            str(model_with_confusion),
+            "--bootstrap",
+            "50",
+            "--quiet",
+        ]
+    )
     assert code == 0
     rows = list(csv.DictReader(out.open()))
-    assert [(r["group"], r["period"]) for r in rows] == [
-        ("forum", "2024-02"), ("news", "2024-01")
-    ]
+    assert [(r["group"], r["period"]) for r in rows] == [("forum", "2024-02"), ("news", "2024-01")]
     assert sum(int(r["n"]) for r in rows) == len(texts)
     assert "real-text confusion" in capsys.readouterr().out
 
@@ -422,16 +452,44 @@ def test_cli_by_group_and_month(tmp_path, texts, model_with_confusion, capsys, f
 def test_cli_with_gold_json_and_plot(tmp_path, texts, model_with_confusion, capsys):
     corpus = _write_corpus(tmp_path, texts, "jsonl")
     gold = tmp_path / "gold.jsonl"
-    gold.write_text("".join(
-        json.dumps({"tekst": r["text"], "kode": {"against": "imod"}.get(r["label"], r["label"])},
-                   ensure_ascii=False) + "\n" for r in texts[:50]
-    ))
+    gold.write_text(
+        "".join(
+            json.dumps(
+                {"tekst": r["text"], "kode": {"against": "imod"}.get(r["label"], r["label"])},
+                ensure_ascii=False,
+            )
+            + "\n"
+            for r in texts[:50]
+        )
+    )
     plot = tmp_path / "shares.html"
-    code = main(["shares", "--input", str(corpus), "--by", "site", "--gold", str(gold),
-                 "--gold-text-column", "tekst", "--label-column", "kode",
-                 "--label-map", "imod=against", "--method", "acc", "--json",
-                 "--plot", str(plot), "--model", str(model_with_confusion),
-                 "--bootstrap", "50", "--quiet"])
+    code = main(
+        [
+            "shares",
+            "--input",
+            str(corpus),
+            "--by",
+            "site",
+            "--gold",
+            str(gold),
+            "--gold-text-column",
+            "tekst",
+            "--label-column",
+            "kode",
+            "--label-map",
+            "imod=against",
+            "--method",
+            "acc",
+            "--json",
+            "--plot",
+            str(plot),
+            "--model",
+            str(model_with_confusion),
+            "--bootstrap",
+            "50",
+            "--quiet",
+        ]
+    )
     assert code == 0
     result = json.loads(capsys.readouterr().out)
     assert result["source"] == "gold" and result["method"] == "acc"
