@@ -188,7 +188,9 @@ class Confusion:
     probabilities: np.ndarray | None = None
 
     @classmethod
-    def from_predictions(cls, labels: Sequence[int], probabilities: np.ndarray) -> Confusion:
+    def from_predictions(
+        cls, labels: Sequence[int] | np.ndarray, probabilities: np.ndarray
+    ) -> Confusion:
         """From true label indices and predicted probabilities of labelled texts."""
         y = np.asarray(labels, dtype=int)
         probs = np.asarray(probabilities, dtype=float)

@@ -133,13 +133,17 @@ def run(args: argparse.Namespace, argv: Any = None) -> int:
                 f"no column {column!r} for {option}; columns are {columns}",
                 column=column,
             )
-    texts, groups, dates, where, skipped = [], [], [], [], []
+    texts: list[str] = []
+    groups: list[Any] = []
+    dates: list[Any] = []
+    where: list[str] = []
+    skipped: list[str] = []
     for row, number in zip(rows, numbers):
         text, problem = text_problem(row.get(args.text_column), args.text_column)
         if problem is not None:
             skipped.append(f"{unit} {number}")
             continue
-        texts.append(text)
+        texts.append(str(text))
         groups.append(row.get(args.by) if args.by else None)
         dates.append(row.get(args.time) if args.time else None)
         where.append(f"{args.input}, {unit} {number}")

@@ -99,12 +99,12 @@ def _png(shares: Shares, path: Path) -> None:
         fig, ax = plt.subplots(figsize=(max(5.0, 1.2 * len(rows) + 2), 3.8))
         width = 0.8 / len(labels)
         for i, label in enumerate(labels):
-            x = [g + (i - (len(labels) - 1) / 2) * width for g in range(len(rows))]
+            xs = [g + (i - (len(labels) - 1) / 2) * width for g in range(len(rows))]
             values = [r[f"share_{label}"] for r in rows]
             below = [r[f"share_{label}"] - r[f"low_{label}"] for r in rows]
             above = [r[f"high_{label}"] - r[f"share_{label}"] for r in rows]
             ax.bar(
-                x,
+                xs,
                 values,
                 width,
                 yerr=[below, above],
@@ -113,7 +113,7 @@ def _png(shares: Shares, path: Path) -> None:
                 label=label,
             )
             ax.scatter(
-                x,
+                xs,
                 [r[f"raw_{label}"] for r in rows],
                 marker="_",
                 s=120,
