@@ -238,11 +238,18 @@ class Confusion:
 
     @property
     def prior(self) -> np.ndarray:
-        """EM's reference prior: the label shares the model's probabilities imply on the
-        labelled texts (their mean probability), as QuaPy's EMQ with
-        ``exact_train_prev=False``. (The labelled texts' true shares are a poor reference for a
-        model trained with balanced class weights: its probabilities are not relative to them.)
+        """EM's reference prior: the label shares the model's probabilities are relative to.
+
+        With the labelled texts at hand, it is the prior under which re-weighting their
+        probabilities by ``true shares / prior`` makes them average to their true shares
+        (:func:`reference_prior`). From stored numbers only, it is their mean probability, as
+        QuaPy's EMQ with ``exact_train_prev=False`` uses. (The labelled texts' true shares are a
+        poor reference for a model trained with balanced class weights, whose probabilities are
+        not relative to them.)
         """
+        if self.labels is not None and self.probabilities is not None:
+            k = self.counts.shape[0]
+            return reference_prior(self.probabilities, one_hot(self.labels, k))
         return _implied_prior(self.sums)
 
     def spread(self) -> np.ndarray:
@@ -282,6 +289,9 @@ class Confusion:
             predicted = one_hot(self.probabilities.argmax(axis=1), k)
             counts = np.einsum("bn,ni,nj->bij", weights, truth, predicted)
             sums = np.einsum("bn,ni,nj->bij", weights, truth, self.probabilities)
+            row_totals = counts.sum(axis=-1)
+            prior = reference_prior(self.probabilities, truth, weights)
+            return row_rates(counts), row_rates(sums, row_totals), prior
         else:
             totals = self.counts.sum(axis=1)
             n = round(float(totals.sum()))
@@ -299,6 +309,50 @@ class Confusion:
                 sums[:, i, :] = mean * drawn[:, i][:, None]
         row_totals = counts.sum(axis=-1)
         return row_rates(counts), row_rates(sums, row_totals), _implied_prior(sums)
+
+
+def reference_prior(
+    probabilities: np.ndarray,
+    truth: np.ndarray,
+    weights: np.ndarray | None = None,
+    *,
+    tolerance: float = 1e-9,
+    max_iter: int = 2000,
+) -> np.ndarray:
+    """The prior ``π`` a classifier's probabilities are relative to, from labelled texts: the
+    one for which re-weighting each text's probabilities by ``t / π`` (``t`` the texts' true
+    label shares) makes them average to ``t``. Found as the stationary point of the concave
+    ``Σ log(p·r) − n Σ t log r`` with ``r = t / π``, by a multiplicative fixed-point iteration.
+
+    Args:
+        probabilities: ``(n, k)`` probabilities of the labelled texts.
+        truth: ``(n, k)`` one-hot true labels.
+        weights: ``(B, n)`` resampling counts, or ``None``.
+
+    >>> probs = np.array([[0.8, 0.2], [0.6, 0.4], [0.3, 0.7], [0.1, 0.9]])
+    >>> truth = np.array([[1, 0], [1, 0], [0, 1], [0, 1]])
+    >>> reference_prior(probs, truth).round(3).tolist()
+    [0.429, 0.571]
+    """
+    probs = np.asarray(probabilities, dtype=float)
+    w = np.ones((1, len(probs))) if weights is None else np.asarray(weights, dtype=float)
+    shares = w @ np.asarray(truth, dtype=float)  # (B, k) labelled counts
+    shares = shares / shares.sum(axis=1, keepdims=True)
+    shares = shares + 1e-4  # a label no labelled text has: smooth as QuaPy does
+    shares /= shares.sum(axis=1, keepdims=True)
+    n = w.sum(axis=1, keepdims=True)
+    r = np.ones_like(shares)
+    for _ in range(max_iter):
+        denominator = np.maximum(probs @ r.T, 1e-300).T  # (B, n)
+        new = n * shares / np.maximum((w / denominator) @ probs, 1e-300)
+        new /= new.sum(axis=1, keepdims=True)
+        done = np.abs(new - r).max() < tolerance
+        r = new
+        if done:
+            break
+    prior = shares / r
+    prior /= prior.sum(axis=1, keepdims=True)
+    return prior[0] if weights is None else prior
 
 
 def _implied_prior(sums: np.ndarray) -> np.ndarray:

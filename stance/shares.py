@@ -35,8 +35,11 @@ from stance.errors import ConfigError, LabelError, MissingDependencyError, Model
 from stance.labels import LABEL2ID, LABELS
 
 DEFAULT_METHOD = "pacc"
-"""The method :func:`estimate_shares` uses unless told otherwise: the one with the lowest error
-in ``benchmarks/shares_validation.py`` (see docs/shares.md)."""
+"""The method :func:`estimate_shares` corrects with unless told otherwise, from the model's
+stored confusion: the one with the lowest error in ``benchmarks/shares_validation.py``
+(see docs/shares.md)."""
+DEFAULT_WITH_GOLD = "em"
+"""The default with a labelled sample of the corpus, which wins there."""
 FALLBACK = {"cc": "cc", "pcc": "pcc", "acc": "cc", "pacc": "pcc", "em": "pcc"}
 """What each method falls back to when there is nothing to correct with."""
 EVERY = ("week", "month", "year")
@@ -495,7 +498,7 @@ def estimate_shares_from_probabilities(
         gold: A labelled random sample of the corpus: a labelled file, ``(texts, labels)`` or
             ``(probabilities, labels)``.
         method: ``"cc"``, ``"pcc"``, ``"acc"``, ``"pacc"`` or ``"em"`` (default
-            :data:`DEFAULT_METHOD`).
+            :data:`DEFAULT_METHOD`, or :data:`DEFAULT_WITH_GOLD` with ``gold``).
         confusion: A confusion to correct with instead (a dict shaped like the metadata's
             ``real_text_confusion``, or a :class:`stance.quantification.Confusion`).
         kind: Use the model's confusion measured on one kind of text only (e.g.
@@ -589,7 +592,7 @@ def estimate_shares_from_probabilities(
                 + "; the correction assumes the model never errs on such texts"
             )
 
-    chosen = method or DEFAULT_METHOD
+    chosen = method or (DEFAULT_WITH_GOLD if source == "gold" else DEFAULT_METHOD)
     if conf is None:
         fallback = FALLBACK[chosen]
         warnings.insert(
@@ -732,7 +735,8 @@ def estimate_shares(
             with the model's errors on *your* texts. Without it, the model's stored real-text
             confusion is used; without that, the raw counts, with a warning.
         method: ``"cc"``, ``"pcc"``, ``"acc"``, ``"pacc"`` or ``"em"``; default
-            :data:`DEFAULT_METHOD`.
+            :data:`DEFAULT_METHOD` (``pacc``), or :data:`DEFAULT_WITH_GOLD` (``em``) with
+            ``gold``.
         model: ``None``/``"baseline"``, ``"bert"`` or a model directory.
         time, every: One ISO date per text, and the period (``"week"``, ``"month"``,
             ``"year"``) to give shares for.

@@ -25,6 +25,7 @@ labelled texts would give intervals of the width you want (--target-width)."""
 # imports no numpy.
 METHODS = ("cc", "pcc", "acc", "pacc", "em")
 DEFAULT_METHOD = "pacc"
+DEFAULT_WITH_GOLD = "em"
 EVERY = ("week", "month", "year")
 MIN_GROUP = 2
 N_BOOTSTRAP = 1000
@@ -72,7 +73,8 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         "--method",
         choices=METHODS,
         default=None,
-        help=f"cc, pcc (raw counts), acc, pacc or em (corrected); default {DEFAULT_METHOD}",
+        help="cc, pcc (raw counts), acc, pacc or em (corrected); default "
+        f"{DEFAULT_METHOD}, or {DEFAULT_WITH_GOLD} with --gold",
     )
     parser.add_argument(
         "--kind",

@@ -177,7 +177,9 @@ def test_quapy_agrees_on_acc_pacc_and_em():
     from quapy.method.aggregative import ACC, EMQ
 
     rng = np.random.default_rng(5)
-    conf = qf.Confusion.from_predictions(rng.integers(0, 3, 400), rng.dirichlet([1, 1, 1], 400))
+    gold = rng.dirichlet([1, 1, 1], 400)
+    labels = [rng.choice(3, p=row) for row in gold]  # a calibrated classifier's labelled sample
+    conf = qf.Confusion.from_predictions(labels, gold)
     probs = rng.dirichlet([2, 1, 1], size=300)
     acc = ACC.solve_adjustment(conf.rates.T, qf.classify_and_count(probs), "inversion", "minimize")
     assert np.allclose(qf.estimate("acc", probs, conf), acc, atol=1e-3)
@@ -245,6 +247,7 @@ def test_gold_sample_corrects_and_says_how_many_texts_are_needed(texts, model_wi
         n_bootstrap=50,
     )
     assert shares.source == "gold" and "labelled sample of 40 texts" in shares.correction
+    assert shares.method == "em"  # the default with a labelled sample
     assert [row["group"] for row in shares.rows] == ["comment", "other"]
     assert "drawn at random" in shares.advice and "stance suggest" in shares.advice
     assert any("only 40 texts" in w for w in shares.warnings)
@@ -387,6 +390,7 @@ def test_cli_constants_match_the_library():
 
     assert shares_cli.METHODS == qf.METHODS and shares_cli.EVERY == lib.EVERY
     assert shares_cli.DEFAULT_METHOD == lib.DEFAULT_METHOD
+    assert shares_cli.DEFAULT_WITH_GOLD == lib.DEFAULT_WITH_GOLD
     assert (shares_cli.MIN_GROUP, shares_cli.N_BOOTSTRAP) == (lib.MIN_GROUP, lib.N_BOOTSTRAP)
 
 
