@@ -207,6 +207,32 @@ def evaluate(
     return out
 
 
+def em_reference_priors(
+    probs: np.ndarray, labels: np.ndarray, samples: list[np.ndarray], measured: qf.Confusion
+) -> dict:
+    """MAE of EM's point estimates with three reference priors taken from the confusion texts:
+    their mean probability (what stored numbers allow; the library's choice for them), the
+    prior solved for from their texts (the library's choice for a labelled sample), and their
+    true label shares."""
+    k = len(LABELS)
+    priors = {
+        "mean_probability": measured.summary().prior,
+        "solved": measured.prior,
+        "true_shares": measured.counts.sum(axis=1) / measured.counts.sum(),
+    }
+    out = {}
+    for name, prior in priors.items():
+        errors = [
+            np.abs(
+                qf.expectation_maximization(probs[idx], prior)
+                - np.bincount(labels[idx], minlength=k) / len(idx)
+            ).mean()
+            for idx in samples
+        ]
+        out[name] = {"mae": round(float(np.mean(errors)), 4), "prior": np.round(prior, 4).tolist()}
+    return out
+
+
 def table(results: dict, title: str) -> str:
     lines = [
         f"**{title}**",
@@ -291,6 +317,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         False,
     )
     print(table(results["stored_counts_and_means"], "counts and means only"), file=sys.stderr)
+    results["em_reference_priors"] = em_reference_priors(test_probs, test_labels, samples, measured)
+    print(json.dumps(results["em_reference_priors"]), file=sys.stderr)
 
     # a labelled random sample of each sample's own population (drawn apart from the sample)
     gold_rng = np.random.default_rng(args.seed + 1)
