@@ -334,6 +334,8 @@ def _resolve_gold(
         probs = classify(texts) if texts else np.zeros((0, len(LABELS)))
     elif isinstance(gold, (tuple, list)) and len(gold) == 2:
         first, labels = gold
+        if not isinstance(first, np.ndarray):
+            first = list(first)
         labels = list(labels)
         if len(first) != len(labels):
             raise ConfigError(
