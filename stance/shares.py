@@ -334,8 +334,10 @@ def _resolve_gold(
         probs = classify(texts) if texts else np.zeros((0, len(LABELS)))
     elif isinstance(gold, (tuple, list)) and len(gold) == 2:
         first, labels = gold
-        if not isinstance(first, np.ndarray):
-            first = list(first)
+        if hasattr(first, "to_numpy"):  # pandas
+            first = first.to_numpy()
+        numeric = isinstance(first, np.ndarray) and first.dtype.kind in "fiu"
+        first = first if numeric else list(first)
         labels = list(labels)
         if len(first) != len(labels):
             raise ConfigError(
@@ -346,7 +348,7 @@ def _resolve_gold(
             mapping = _labelled_files().parse_label_map(label_map) or {}
             labels = [mapping.get(str(label), label) for label in labels]
         y = _gold_labels(labels, where)
-        if isinstance(first, np.ndarray) or (len(first) and not isinstance(first[0], str)):
+        if numeric or (len(first) and not isinstance(first[0], str)):
             probs = check_probabilities(first, "gold probabilities")
         else:
             probs = classify(list(first)) if len(first) else np.zeros((0, len(LABELS)))

@@ -253,6 +253,18 @@ def test_gold_sample_corrects_and_says_how_many_texts_are_needed(texts, model_wi
     assert any("only 40 texts" in w for w in shares.warnings)
 
 
+def test_pandas_inputs():
+    pd = pytest.importorskip("pandas")
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame(rng.dirichlet([1, 1, 1], 50), index=range(100, 150))
+    labels = pd.Series(list(rng.choice(LABELS, 50)), index=range(7, 57))
+    groups = pd.Series(["a", "b"] * 25, index=range(3, 53))
+    shares = estimate_shares_from_probabilities(
+        frame, gold=(frame, labels), groups=groups, n_bootstrap=50
+    )
+    assert shares.source == "gold" and [row["n"] for row in shares.rows] == [25, 25]
+
+
 def test_probabilities_and_gold_probabilities_need_no_model():
     rng = np.random.default_rng(0)
     gold = (rng.dirichlet([1, 1, 1], 60), list(rng.choice(LABELS, 60)))
