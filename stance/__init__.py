@@ -40,6 +40,7 @@ __all__ = [
     "classify",
     "classify_frame",
     "classify_many",
+    "estimate_shares",
     "evaluate_file",
     "explain",
     "load_classifier",
@@ -54,6 +55,7 @@ _LAZY = {
     "train": "stance.own_data.adapt",
     "suggest": "stance.own_data.suggest",
     "classify_frame": "stance.frame",
+    "estimate_shares": "stance.shares",
 }
 
 

@@ -338,6 +338,10 @@ def build_parser() -> argparse.ArgumentParser:
     from stance.serve.command import add_parser as add_serve_parser
 
     add_serve_parser(commands)
+
+    from stance.shares_cli import add_parser as add_shares
+
+    add_shares(commands)
     return parser
 
 
@@ -694,6 +698,10 @@ def _run(
             from stance.serve.command import run_command
 
             return run_command(args)
+        if args.command == "shares":
+            from stance.shares_cli import run as run_shares
+
+            return run_shares(args, argv)
         return _explain(args)
     except StanceError as exc:  # a plain TypeError or ValueError is a bug: its traceback shows
         print(f"stance: error: {exc}", file=sys.stderr)

@@ -223,7 +223,7 @@ SIGN_IN = """<!doctype html>
 
 
 def _static(name: str) -> str:
-    return resources.files("stance.serve").joinpath("static", name).read_text(encoding="utf-8")
+    return resources.files("stance.serve").joinpath("static").joinpath(name).read_text(encoding="utf-8")
 
 
 def build_app(settings: ServeSettings) -> FastAPI:
@@ -599,7 +599,7 @@ def _form_score(value: str | None) -> float | None:
     if value in (None, ""):
         return None
     try:
-        score = float(value)  # type: ignore[arg-type]
+        score = float(value)
     except ValueError:
         raise ConfigError(
             f"field 'min_score' must be a number between 0 and 1, got {value!r}"

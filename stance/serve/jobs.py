@@ -12,7 +12,6 @@ Nothing of a file's content is logged.
 from __future__ import annotations
 
 import contextlib
-import csv
 import json
 import logging
 import multiprocessing
@@ -45,12 +44,9 @@ _ID = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_"
 
 
 def file_layer() -> Any:
-    """The library's file formats module: ``stance.io.formats`` (the one file layer, with
-    Excel) where this installation has it, else ``stance.formats``."""
-    try:
-        import stance.io.formats as formats  # type: ignore[import-not-found]
-    except ImportError:
-        import stance.formats as formats
+    """The library's file formats module (:mod:`stance.io.formats`, the one file layer)."""
+    import stance.io.formats as formats
+
     return formats
 
 
@@ -93,50 +89,14 @@ def output_suffix(fmt: str) -> str:
 
 
 def read_columns(path: Path, fmt: str) -> list[str]:
-    """The column names of a file (``stance.io.read_columns`` where the library has it).
+    """The column names of a file (:func:`stance.io.read_columns`).
 
     Raises:
         InputFileError: the file has no readable header or columns.
     """
-    try:
-        from stance.io import read_columns as library_read_columns  # type: ignore[import-not-found]
-    except ImportError:
-        library_read_columns = None
-    if library_read_columns is not None:
-        return list(library_read_columns(path))
-    if fmt == "txt":
-        return ["text"]
-    if fmt in ("csv", "tsv"):
-        with path.open("r", encoding="utf-8-sig", errors="replace", newline="") as handle:
-            try:
-                header = next(csv.reader(handle, csv.excel_tab if fmt == "tsv" else csv.excel))
-            except StopIteration:
-                raise InputFileError(
-                    path.name, "the file is empty; expected a header row"
-                ) from None
-            except csv.Error as exc:
-                raise InputFileError(path.name, f"malformed header: {exc}", line=1) from None
-        return header
-    if fmt == "jsonl":
-        columns: dict[str, None] = {}
-        with path.open("rb") as handle:
-            for n, raw in enumerate(handle):
-                if n >= 1000:
-                    break
-                with contextlib.suppress(ValueError):
-                    row = json.loads(raw)
-                    if isinstance(row, dict):
-                        columns.update(dict.fromkeys(row))
-        if not columns:
-            raise InputFileError(path.name, "no JSON object among the first 1000 lines")
-        return list(columns)
-    if fmt == "parquet":
-        pq = file_layer().require_pyarrow()
-        try:
-            return list(pq.ParquetFile(path).schema_arrow.names)
-        except Exception as exc:
-            raise InputFileError(path.name, f"not a readable Parquet file: {exc}") from None
-    raise InputFileError(path.name, f"cannot list the columns of a {fmt} file")
+    from stance.io import read_columns as library_read_columns
+
+    return list(library_read_columns(path, fmt))
 
 
 def guess_text_column(columns: list[str]) -> str | None:
@@ -173,7 +133,7 @@ def _summarise(output: Path, fmt: str, model: str) -> dict[str, Any]:
             scored = all(v not in (None, "") for v in p)
             status = row.get("stance_status") or ("ok" if label else "withheld" if scored else "")
             if scored:
-                probabilities.append([float(v) for v in p])  # type: ignore[arg-type]
+                probabilities.append([float(v) for v in p])
             if status == "ok" and label in counts:
                 counts[label] += 1
             elif status == "withheld":
@@ -199,7 +159,7 @@ def corrected_shares(probabilities: Any, model: str) -> dict[str, Any] | None:
     "corrected_share", "low", "high"}]}``, ``{"error": why}`` where it cannot estimate, or
     ``None`` where this installation has no shares estimator."""
     try:
-        from stance.shares import estimate_shares_from_probabilities  # type: ignore[import-not-found]
+        from stance.shares import estimate_shares_from_probabilities
     except ImportError:
         return None
     if len(probabilities) == 0:
