@@ -30,6 +30,8 @@ from itertools import combinations
 
 import numpy as np
 
+from stance.errors import ConfigError
+
 METHODS: tuple[str, ...] = ("cc", "pcc", "acc", "pacc", "em")
 """Every method, in the order the literature introduced them."""
 ADJUSTED: tuple[str, ...] = ("acc", "pacc", "em")
@@ -87,7 +89,7 @@ def simplex_lstsq(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     b = np.asarray(b, dtype=float)
     k = a.shape[-1]
     if k > 10:
-        raise ValueError(f"simplex_lstsq enumerates supports; {k} labels is too many")
+        raise ConfigError(f"simplex_lstsq enumerates supports; {k} labels is too many")
     batch = np.broadcast_shapes(a.shape[:-2], b.shape[:-1])
     a = np.broadcast_to(a, (*batch, *a.shape[-2:]))
     b = np.broadcast_to(b, (*batch, b.shape[-1]))
@@ -138,7 +140,7 @@ def solve_adjustment(
     if solver == "clip":
         raw = (np.linalg.pinv(a) @ np.asarray(observed, dtype=float)[..., None])[..., 0]
         return clip_to_simplex(raw)
-    raise ValueError(f"unknown solver {solver!r}; use one of {SOLVERS}")
+    raise ConfigError(f"unknown solver {solver!r}; use one of {SOLVERS}")
 
 
 # Confusion ----------------------------------------------------------------------------------
@@ -490,9 +492,9 @@ def estimate(
     if method == "pcc":
         return probabilistic_classify_and_count(probs)
     if method not in ADJUSTED:
-        raise ValueError(f"unknown method {method!r}; use one of {METHODS}")
+        raise ConfigError(f"unknown method {method!r}; use one of {METHODS}")
     if confusion is None:
-        raise ValueError(f"method {method!r} needs a confusion measured on labelled texts")
+        raise ConfigError(f"method {method!r} needs a confusion measured on labelled texts")
     if method == "acc":
         return solve_adjustment(confusion.rates, classify_and_count(probs), solver)
     if method == "pacc":
@@ -546,9 +548,9 @@ def bootstrap(
     if method == "pcc":
         return probabilistic_classify_and_count(rows, weights)
     if method not in ADJUSTED:
-        raise ValueError(f"unknown method {method!r}; use one of {METHODS}")
+        raise ConfigError(f"unknown method {method!r}; use one of {METHODS}")
     if replicates is None:
-        raise ValueError(f"method {method!r} needs a confusion measured on labelled texts")
+        raise ConfigError(f"method {method!r} needs a confusion measured on labelled texts")
     rates, means, prior = replicates
     if method == "acc":
         return solve_adjustment(rates, classify_and_count(rows, weights), solver)
@@ -587,7 +589,7 @@ def labelled_needed(half_width: float, rates: np.ndarray | None = None, level: f
     385
     """
     if not 0 < half_width < 1:
-        raise ValueError(f"half_width must be between 0 and 1, got {half_width}")
+        raise ConfigError(f"half_width must be between 0 and 1, got {half_width}")
     inflation = 1.0
     if rates is not None:
         inverse = np.linalg.pinv(np.swapaxes(np.asarray(rates, dtype=float), -1, -2))

@@ -165,7 +165,7 @@ def period_of(value: Any, every: str) -> str:
     '2024'
     """
     if every not in EVERY:
-        raise ValueError(f"every must be one of {EVERY}, got {every!r}")
+        raise ConfigError(f"every must be one of {EVERY}, got {every!r}")
     day: dt.date | None = None
     month: tuple[int, int] | None = None
     if isinstance(value, dt.datetime):
@@ -178,20 +178,20 @@ def period_of(value: Any, every: str) -> str:
         and 1000 <= value <= 9999
     ):
         if every != "year":
-            raise ValueError(f"{value!r} is a year only; --every {every} needs full dates")
+            raise ConfigError(f"{value!r} is a year only; --every {every} needs full dates")
         return str(int(value))
     elif isinstance(value, str):
         text = value.strip()
         if re.fullmatch(r"\d{4}", text):
             if every != "year":
-                raise ValueError(f"{value!r} is a year only; --every {every} needs full dates")
+                raise ConfigError(f"{value!r} is a year only; --every {every} needs full dates")
             return text
         if re.fullmatch(r"\d{4}-\d{2}", text):
             month = (int(text[:4]), int(text[5:]))
             if not 1 <= month[1] <= 12:
-                raise ValueError(f"{value!r} has no month {month[1]}")
+                raise ConfigError(f"{value!r} has no month {month[1]}")
             if every == "week":
-                raise ValueError(f"{value!r} has no day; --every week needs full dates")
+                raise ConfigError(f"{value!r} has no day; --every week needs full dates")
         else:
             try:
                 day = dt.datetime.fromisoformat(re.sub(r"Z$", "+00:00", text)).date()
@@ -201,14 +201,14 @@ def period_of(value: Any, every: str) -> str:
                 except ValueError:
                     day = None
                 if day is None or not re.fullmatch(r"\d{4}-\d{2}-\d{2}([T ].*)?", text):
-                    raise ValueError(
+                    raise ConfigError(
                         f"cannot read {value!r} as an ISO date (YYYY-MM-DD, optionally with a "
                         "time, or YYYY-MM)"
                     ) from None
     else:
         missing = value is None or (isinstance(value, float) and math.isnan(value))
         what = "no date" if missing else f"a {type(value).__name__} ({value!r}), not a date"
-        raise ValueError(f"{what}; dates must be ISO dates (YYYY-MM-DD)")
+        raise ConfigError(f"{what}; dates must be ISO dates (YYYY-MM-DD)")
     if month is not None:
         return f"{month[0]}" if every == "year" else f"{month[0]}-{month[1]:02d}"
     assert day is not None
@@ -756,7 +756,7 @@ def estimate_shares(
 
     unknown = set(options) - OPTIONS
     if unknown:
-        raise TypeError(f"estimate_shares() got unexpected keyword argument(s) {sorted(unknown)}")
+        raise ConfigError(f"estimate_shares() got unexpected keyword argument(s) {sorted(unknown)}")
     checked = prepare_texts(texts)
     if time is not None:  # refuse a bad date before classifying anything
         time = list(time)

@@ -231,6 +231,10 @@ def test_stored_confusion_is_used_and_named(texts, model_with_confusion):
 def test_without_a_correction_raw_shares_come_with_a_warning(texts, tmp_path):
     target = tmp_path / "plain"
     shutil.copytree(REPO / "models" / "baseline", target)
+    meta_path = target / "metadata.json"
+    meta = json.loads(meta_path.read_text(encoding="utf-8"))
+    meta.pop("real_text_confusion", None)  # a model with no real-text confusion (a user's own)
+    meta_path.write_text(json.dumps(meta), encoding="utf-8")
     shares = estimate_shares([r["text"] for r in texts], model=target, method="acc", n_bootstrap=50)
     assert shares.source == "none" and shares.method == "cc"
     assert shares.warnings[0].startswith("not corrected")
