@@ -29,8 +29,10 @@ CONFUSION_SOURCE = (
 
 
 def confusion_block(gold: Sequence[str], probs: np.ndarray) -> dict[str, Any]:
-    """``n``, integer ``counts`` (rows true, columns predicted) and ``mean_probabilities`` (rows
-    true, columns mean probability of each label), in :data:`LABELS` order.
+    """``n``, integer ``counts`` (rows true, columns predicted), ``mean_probabilities`` (rows
+    true, columns mean probability of each label) and ``mean_squared_probabilities`` (the same
+    for the squared probabilities, which the shares estimator's bootstrap uses to draw the
+    confusion's sampling noise), in :data:`LABELS` order.
 
     >>> block = confusion_block(["for", "against"], np.array([[0.2, 0.7, 0.1], [0.6, 0.3, 0.1]]))
     >>> block["counts"]
@@ -41,16 +43,19 @@ def confusion_block(gold: Sequence[str], probs: np.ndarray) -> dict[str, Any]:
     predicted = probs.argmax(axis=1)
     counts = np.zeros((len(LABELS), len(LABELS)), dtype=int)
     means = np.zeros((len(LABELS), len(LABELS)))
+    squares = np.zeros((len(LABELS), len(LABELS)))
     for t in range(len(LABELS)):
         rows = y == t
         for p in range(len(LABELS)):
             counts[t, p] = int(np.sum(rows & (predicted == p)))
         if rows.any():
             means[t] = probs[rows].mean(axis=0)
+            squares[t] = (probs[rows] ** 2).mean(axis=0)
     return {
         "n": len(y),
         "counts": counts.tolist(),
         "mean_probabilities": np.round(means, 4).tolist(),
+        "mean_squared_probabilities": np.round(squares, 4).tolist(),
     }
 
 
