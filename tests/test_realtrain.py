@@ -143,7 +143,7 @@ def test_shipped_baseline_records_its_real_text_confusion() -> None:
 
 
 def test_stance_train_adds_the_pool_to_the_shipped_data(tmp_path: Path, small_data) -> None:
-    from stance.training.adapt import train
+    from stance.own_data.adapt import train
 
     pool = synthetic_pool(tmp_path / "pool.jsonl")
     labels = ["against", "for", "neutral"] * 6
