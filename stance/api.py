@@ -28,6 +28,10 @@ def _load(path: Path) -> Classifier:
         from stance.backends.bert import BertClassifier
 
         return BertClassifier.load(path, meta)
+    if meta["backend"] == "e5":
+        from stance.backends.e5 import E5Classifier
+
+        return E5Classifier.load(path, meta)
     from stance.backends.baseline import BaselineClassifier
 
     return BaselineClassifier.load(path, meta)

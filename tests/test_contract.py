@@ -46,7 +46,7 @@ def test_metadata_describes_the_model(model_dir):
     meta = json.loads((model_dir / "metadata.json").read_text())
     assert meta["format_version"] == FORMAT_VERSIONS[meta["backend"]]
     assert meta["labels"] == list(LABELS)
-    assert meta["backend"] in ("baseline", "bert")
+    assert meta["backend"] in ("baseline", "bert", "e5")
     for key in ("training_data", "hyperparameters", "library_versions", "seed", "calibration"):
         assert key in meta, key
     assert len(meta["training_data"]["sha256"]) == 64
