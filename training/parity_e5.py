@@ -58,8 +58,9 @@ def main(argv: list[str] | None = None) -> None:
                 pooled.append(p / np.linalg.norm(p))
     torch_logits = np.array(pooled) @ classifier.weight.T + classifier.bias
     agree = float((engine.argmax(1) == torch_logits.argmax(1)).mean())
+    diff = float(np.abs(engine - torch_logits).max())
     print(json.dumps({"n": len(texts), "label_agreement": round(agree, 4),
-                      "max_abs_logit_diff": round(float(np.abs(engine - torch_logits).max()), 4)}))  # fmt: skip
+                      "max_abs_logit_diff": round(diff, 4)}))  # fmt: skip
 
 
 if __name__ == "__main__":
