@@ -224,7 +224,7 @@ def build_model(base: str | Path, config: E5TrainConfig) -> E5Stance:
     if config.lora_r > 0:
         from stance.extras import require
 
-        require(["peft"], "e5", "LoRA fine-tuning")
+        require(["peft"], "e5-train", "LoRA fine-tuning")
         from peft import LoraConfig, inject_adapter_in_model
 
         lora = LoraConfig(
