@@ -19,7 +19,7 @@ from stance.errors import StanceError
 
 def _add_model(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "--model", default=None, help="'baseline' (default), 'bert' or a model directory"
+        "--model", default=None, help="'baseline' (default), 'bert', 'e5' or a model directory"
     )
 
 

@@ -17,7 +17,7 @@ from stance.labels import LABELS
 FORMAT_VERSION = 2
 """The newest model directory format (the baseline's arrays-only format)."""
 METADATA_FILE = "metadata.json"
-SHIPPED_MODELS: tuple[str, ...] = ("baseline", "bert")
+SHIPPED_MODELS: tuple[str, ...] = ("baseline", "bert", "e5")
 """The models that come with stance, by name (each a directory named after its backend)."""
 
 

