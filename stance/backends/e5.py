@@ -101,6 +101,13 @@ class E5Classifier(Classifier):
         self.bias = np.asarray(bias, np.float64)
         self._lock = threading.Lock()
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickle as "load this directory again" (the engine is a C handle, the lock a lock):
+        a classifier reachable from something sent to worker processes still travels."""
+        if self.path is None:
+            raise TypeError("an E5Classifier without a model directory cannot be pickled")
+        return (E5Classifier.load, (self.path, self.metadata))
+
     def embed(self, texts: list[str]) -> np.ndarray:
         """The engine's L2-normalised passage embeddings, shape ``(len(texts), 384)``."""
         out = []
