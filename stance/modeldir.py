@@ -27,8 +27,8 @@ BACKENDS: tuple[str, ...] = ("baseline", "bert", "e5")
 RETRAIN = {
     "baseline": "python training/train_baseline.py --output DIR",
     "bert": "python training/train_bert.py --output DIR",
-    "e5": "python training/train_e5.py --work W`, then "
-    "`python training/export_e5.py --work W --output DIR",
+    "e5": "python training/train_e5.py --work W --real-train POOL`, then "
+    "`python training/export_e5.py --finetuned W/finetuned --real-train POOL --output DIR",
 }
 
 

@@ -81,7 +81,7 @@ def check_e5_file(path: Path) -> str | None:
 
 
 def _retrain_hint() -> str:
-    return "Rebuild it with `python training/train_e5.py` and `python training/export_e5.py`"
+    return "Rebuild it with `python training/export_e5.py` (see docs/e5.md)"
 
 
 class E5Classifier(Classifier):
