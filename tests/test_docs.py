@@ -59,6 +59,7 @@ MODULES = [
     "stance.arguments",
     "stance.backends.registry",
     "stance.training.registry",
+    "stance.training.e5head",
 ]
 
 

