@@ -38,7 +38,7 @@ def main(argv: list[str] | None = None) -> None:
     metadata = json.loads(path.read_text(encoding="utf-8"))
     metadata["real_text_confusion"] = block
     path.write_text(json.dumps(metadata, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
-    print(f"real_text_confusion on {block['n']} held-out texts: counts {block['counts']}; wrote {path}")
+    print(f"real_text_confusion on {block['n']} held-out texts: {block['counts']}; wrote {path}")
 
 
 if __name__ == "__main__":

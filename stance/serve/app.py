@@ -223,7 +223,8 @@ SIGN_IN = """<!doctype html>
 
 
 def _static(name: str) -> str:
-    return resources.files("stance.serve").joinpath("static").joinpath(name).read_text(encoding="utf-8")
+    static = resources.files("stance.serve").joinpath("static")
+    return static.joinpath(name).read_text(encoding="utf-8")
 
 
 def build_app(settings: ServeSettings) -> FastAPI:

@@ -31,7 +31,7 @@ import unicodedata
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -219,7 +219,7 @@ def build_model(base: str | Path, config: E5TrainConfig) -> E5Stance:
             target_modules=["query", "value"],
             layers_to_transform=list(range(split, encoder.config.num_hidden_layers)),
         )  # fmt: skip
-        encoder = inject_adapter_in_model(lora, encoder)
+        encoder = cast(Any, inject_adapter_in_model(lora, encoder))
         upper = encoder.encoder.layer[split:]
         for name, p in encoder.named_parameters():
             p.requires_grad = "lora_" in name
@@ -443,7 +443,7 @@ def macro_f1(y: np.ndarray, p: np.ndarray) -> float:
 
 def page_bootstrap(
     y: np.ndarray, a: np.ndarray, b: np.ndarray, pages: np.ndarray, n: int, seed: int
-) -> dict[str, float]:
+) -> dict[str, Any]:
     """Mean and 95 % interval of macro-F1(a) - macro-F1(b), resampling pages."""
     rng = np.random.default_rng(seed)
     unique, inverse = np.unique(pages, return_inverse=True)
