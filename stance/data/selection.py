@@ -2,14 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
-import sys
-import warnings
+from stance._moved import moved
 
-warnings.warn(
-    "stance.data.selection moved to stance.own_data.suggest; import it from there "
-    "(stance.data.selection goes in the next release)",
-    DeprecationWarning,
-    stacklevel=2,
-)
-sys.modules[__name__] = importlib.import_module("stance.own_data.suggest")
+moved(__name__, "stance.own_data.suggest")

