@@ -20,6 +20,7 @@ from pathlib import Path
 
 from stance.training.baseline import BaselineConfig, read_baseline_config
 from stance.training.recipes import train_and_save_baseline
+from stance.training.trainset import add_mix_arguments
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -35,17 +36,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--authored", type=Path, default=None, help="authored.jsonl to train on")
     parser.add_argument("--without-authored", action="store_true", help="ignore authored texts")
     parser.add_argument("--authored-fraction", type=float, default=1.0)
-    parser.add_argument(
-        "--real-train",
-        type=Path,
-        default=None,
-        help="a real training pool (JSON Lines); its "
-        "training part joins the training texts, its calibration part fits the temperature",
-    )
-    parser.add_argument("--real-weight", type=float, default=1.0, help="weight of a pool text")
-    parser.add_argument(
-        "--authored-weight", type=float, default=1.0, help="weight of an authored text"
-    )
+    add_mix_arguments(parser)
     args = parser.parse_args(argv)
 
     config = BaselineConfig() if args.config is None else read_baseline_config(args.config)

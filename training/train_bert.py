@@ -19,6 +19,7 @@ from pathlib import Path
 
 from stance.training.bert import FineTuneConfig
 from stance.training.recipes import train_and_save_bert
+from stance.training.trainset import add_mix_arguments
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -40,17 +41,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--authored", type=Path, default=None)
     parser.add_argument("--without-authored", action="store_true")
     parser.add_argument("--authored-fraction", type=float, default=1.0)
-    parser.add_argument(
-        "--real-train",
-        type=Path,
-        default=None,
-        help="a real training pool (JSON Lines); its "
-        "training part joins the training texts, its calibration part fits the temperature",
-    )
-    parser.add_argument("--real-weight", type=float, default=1.0, help="weight of a pool text")
-    parser.add_argument(
-        "--authored-weight", type=float, default=1.0, help="weight of an authored text"
-    )
+    add_mix_arguments(parser)
     parser.add_argument("--no-progress", action="store_true")
     parser.add_argument(
         "--keep-last-epoch",

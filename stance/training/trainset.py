@@ -14,6 +14,7 @@ on before the pool existed).
 
 from __future__ import annotations
 
+import argparse
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -157,3 +158,19 @@ def build_training_set(
     if not mix.texts:
         raise ConfigError("the training set is empty (no project texts and no pool)")
     return mix
+
+
+def add_mix_arguments(parser: argparse.ArgumentParser) -> None:
+    """The training scripts' options for the training mix: ``--real-train PATH``,
+    ``--real-weight`` and ``--authored-weight`` (see :func:`build_training_set`)."""
+    parser.add_argument(
+        "--real-train",
+        type=Path,
+        default=None,
+        help="a real training pool (JSON Lines); its "
+        "training part joins the training texts, its calibration part fits the temperature",
+    )
+    parser.add_argument("--real-weight", type=float, default=1.0, help="weight of a pool text")
+    parser.add_argument(
+        "--authored-weight", type=float, default=1.0, help="weight of an authored text"
+    )
