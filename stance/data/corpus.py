@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -170,6 +170,38 @@ def json_objects(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
         if not isinstance(row, dict):
             raise CorpusError(path, number, f"expected a JSON object, got {type(row).__name__}")
         yield number, row
+
+
+def real_rows(
+    path: Path, required: Sequence[str], kinds: Sequence[str], not_found: str
+) -> Iterator[tuple[int, dict[str, Any]]]:
+    """The checked rows of a real labelled file (the dev set, the training pool) with their
+    line numbers: every ``required`` field a non-empty string, a known label and kind, no
+    repeated id.
+
+    Raises:
+        CorpusError: the file is missing (``not_found`` says which), holds no records, or a
+            row fails a check (the message names file, line and field).
+    """
+    from stance.labels import LABELS
+
+    if not path.is_file():
+        raise CorpusError(path, None, not_found)
+    seen: dict[str, int] = {}
+    for number, row in json_objects(path):
+        for name in required:
+            if not isinstance(row.get(name), str) or not row[name].strip():
+                raise CorpusError(path, number, "missing or empty (must be a string)", name)
+        if row["label"] not in LABELS:
+            raise CorpusError(path, number, f"{row['label']!r} is not one of {LABELS}", "label")
+        if row["kind"] not in kinds:
+            raise CorpusError(path, number, f"{row['kind']!r} is not one of {tuple(kinds)}", "kind")
+        if row["id"] in seen:
+            raise CorpusError(path, number, f"duplicate id (line {seen[row['id']]})", "id")
+        seen[row["id"]] = number
+        yield number, row
+    if not seen:
+        raise CorpusError(path, None, "file holds no records")
 
 
 def read_jsonl(path: str | Path, schema: dict[str, _Field]) -> list[dict[str, Any]]:

@@ -25,10 +25,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from stance.data.corpus import json_objects
+from stance.data.corpus import real_rows
 from stance.data.trainset import Example
 from stance.errors import ConfigError, CorpusError
-from stance.labels import LABELS
 
 POOL_KINDS: tuple[str, ...] = ("comment", "article_paragraph")
 REQUIRED_FIELDS: tuple[str, ...] = ("id", "text", "label", "kind", "source_url")
@@ -100,18 +99,9 @@ def read_real_pool(path: str | Path) -> list[PoolUnit]:
             repeats (the message names file, line and field).
     """
     path = Path(path)
-    if not path.is_file():
-        raise CorpusError(path, None, "real training pool not found (pass --real-train PATH)")
     units: list[PoolUnit] = []
-    seen: dict[str, int] = {}
-    for number, row in json_objects(path):
-        for name in REQUIRED_FIELDS:
-            if not isinstance(row.get(name), str) or not row[name].strip():
-                raise CorpusError(path, number, "missing or empty (must be a string)", name)
-        if row["label"] not in LABELS:
-            raise CorpusError(path, number, f"{row['label']!r} is not one of {LABELS}", "label")
-        if row["kind"] not in POOL_KINDS:
-            raise CorpusError(path, number, f"{row['kind']!r} is not one of {POOL_KINDS}", "kind")
+    not_found = "real training pool not found (pass --real-train PATH)"
+    for number, row in real_rows(path, REQUIRED_FIELDS, POOL_KINDS, not_found):
         confidence = row.get("confidence")
         if confidence is not None and (
             not isinstance(confidence, int)
@@ -119,9 +109,6 @@ def read_real_pool(path: str | Path) -> list[PoolUnit]:
             or not 1 <= confidence <= 3
         ):
             raise CorpusError(path, number, f"{confidence!r} is not 1, 2 or 3", "confidence")
-        if row["id"] in seen:
-            raise CorpusError(path, number, f"duplicate id (line {seen[row['id']]})", "id")
-        seen[row["id"]] = number
         units.append(
             PoolUnit(
                 row["id"],
@@ -132,8 +119,6 @@ def read_real_pool(path: str | Path) -> list[PoolUnit]:
                 confidence,
             )
         )
-    if not units:
-        raise CorpusError(path, None, "file holds no records")
     return units
 
 

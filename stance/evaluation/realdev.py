@@ -18,11 +18,9 @@ from typing import Any
 
 import numpy as np
 
-from stance.data.corpus import json_objects
+from stance.data.corpus import real_rows
 from stance.data.trainset import Example
-from stance.errors import CorpusError
 from stance.evaluation.metrics import macro_f1, score
-from stance.labels import LABELS
 
 REAL_KINDS: tuple[str, ...] = ("comment", "article_paragraph")
 REQUIRED_FIELDS: tuple[str, ...] = ("id", "text", "label", "kind")
@@ -36,27 +34,13 @@ def read_real_dev(path: str | Path) -> list[Example]:
             missing or empty, a label or kind is unknown, or an id repeats (file, line, field).
     """
     path = Path(path)
-    if not path.is_file():
-        raise CorpusError(path, None, "real dev file not found (pass --real-dev PATH)")
     examples: list[Example] = []
-    seen: dict[str, int] = {}
-    for number, row in json_objects(path):
-        for name in REQUIRED_FIELDS:
-            if not isinstance(row.get(name), str) or not row[name].strip():
-                raise CorpusError(path, number, "missing or empty (must be a string)", name)
-        if row["label"] not in LABELS:
-            raise CorpusError(path, number, f"{row['label']!r} is not one of {LABELS}", "label")
-        if row["kind"] not in REAL_KINDS:
-            raise CorpusError(path, number, f"{row['kind']!r} is not one of {REAL_KINDS}", "kind")
-        if row["id"] in seen:
-            raise CorpusError(path, number, f"duplicate id (line {seen[row['id']]})", "id")
-        seen[row["id"]] = number
+    not_found = "real dev file not found (pass --real-dev PATH)"
+    for _, row in real_rows(path, REQUIRED_FIELDS, REAL_KINDS, not_found):
         source = row.get("source_url") or row["id"]
         examples.append(
             Example(row["id"], row["text"], row["label"], row["kind"], "real", source=source)
         )
-    if not examples:
-        raise CorpusError(path, None, "file holds no records")
     return examples
 
 
