@@ -80,3 +80,48 @@ def test_page_split_matches_the_realpool_rule():
     assert page_part(url) == expected
     parts = [page_part(f"https://example.dk/{i}") for i in range(2000)]
     assert 0.12 < parts.count("calibration") / 2000 < 0.18
+
+
+def test_fake_q4_0_is_the_exporters_rounding_with_a_straight_through_gradient():
+    rng = np.random.default_rng(0)
+    w = rng.normal(0, 0.05, (8, 96)).astype(np.float32)
+    w[0, :32] = 0.0  # an all-zero block
+    w[1, 32:64] *= 1e-6  # a tiny block (fp16 scale underflow side)
+    exported = e5convert.dequantize_q4_0(e5convert.quantize_q4_0(w), w.size).reshape(w.shape)
+    weight = torch.tensor(w, requires_grad=True)
+    rounded = e5train.fake_q4_0(weight)
+    np.testing.assert_array_equal(rounded.detach().numpy(), exported)
+    rounded.sum().backward()
+    np.testing.assert_array_equal(weight.grad.numpy(), np.ones_like(w))
+
+
+def test_quant_aware_training_exports_the_weights_it_trained_on(base):
+    """With quant_aware the model trains on Q4_0-rounded weights; the exported (unrounded)
+    weights, rounded by the exporter, reproduce its logits in a plain BertModel."""
+    torch.set_num_threads(1)
+    config = e5train.E5TrainConfig(trainable_layers=1, epochs=2, batch_size=3, lr=1e-3, seed=0,
+                                   quant_aware=True)  # fmt: skip
+    model = e5train.build_model(base, config)
+    ids = _tokenized(base)
+    cached = e5train.cache_lower(model, ids)
+    e5train.train(model, ids, LABELS, cached=cached)
+    after = e5train.predict_logits(model, ids, cached=cached)
+    state = e5train.merged_state_dict(model)
+    assert not any("parametrizations" in k for k in state)
+    import transformers
+
+    plain = transformers.AutoModel.from_pretrained(base, add_pooling_layer=False).eval()
+    exported = {}
+    for key, value in state.items():
+        if key.startswith("encoder.layer.11.") and value.ndim == 2:
+            raw = e5convert.quantize_q4_0(value)
+            value = e5convert.dequantize_q4_0(raw, value.size).reshape(value.shape)
+        exported[key] = torch.from_numpy(value)
+    plain.load_state_dict(exported, strict=True)
+    x, mask = e5train._pad(ids)
+    with torch.no_grad():
+        h = plain(input_ids=x, attention_mask=mask).last_hidden_state
+    m = mask.unsqueeze(-1).float()
+    unit = torch.nn.functional.normalize((h * m).sum(1) / m.sum(1), dim=-1).numpy()
+    head = e5train.head_arrays(model)
+    np.testing.assert_allclose(unit @ head["weight"].T + head["bias"], after, atol=2e-2)

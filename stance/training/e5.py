@@ -42,6 +42,8 @@ from stance.training.e5convert import PASSAGE_PREFIX
 logger = logging.getLogger(__name__)
 
 POOL_KINDS = ("comment", "article_paragraph")
+
+
 @dataclass(frozen=True)
 class Item:
     """A labelled text with its group (page, document or writer) and kind."""
@@ -464,32 +466,3 @@ def config_dict(config: E5TrainConfig) -> dict[str, Any]:
 def fold_of(url: str, folds: int, seed: int) -> int:
     digest = hashlib.sha256(f"cv-e5:{seed}:{url}".encode()).digest()
     return int.from_bytes(digest[:8], "big") % folds
-
-
-def macro_f1(y: np.ndarray, p: np.ndarray) -> float:
-    scores = []
-    for k in range(len(LABELS)):
-        tp = np.sum((p == k) & (y == k))
-        fp = np.sum((p == k) & (y != k))
-        fn = np.sum((p != k) & (y == k))
-        scores.append(0.0 if tp == 0 else 2 * tp / (2 * tp + fp + fn))
-    return float(np.mean(scores))
-
-
-def page_bootstrap(
-    y: np.ndarray, a: np.ndarray, b: np.ndarray, pages: np.ndarray, n: int, seed: int
-) -> dict[str, Any]:
-    """Mean and 95 % interval of macro-F1(a) - macro-F1(b), resampling pages."""
-    rng = np.random.default_rng(seed)
-    unique, inverse = np.unique(pages, return_inverse=True)
-    members = [np.flatnonzero(inverse == i) for i in range(len(unique))]
-    diffs = []
-    for _ in range(n):
-        pick = rng.integers(0, len(unique), len(unique))
-        idx = np.concatenate([members[i] for i in pick])
-        diffs.append(macro_f1(y[idx], a[idx]) - macro_f1(y[idx], b[idx]))
-    lo, hi = np.percentile(diffs, [2.5, 97.5])
-    return {
-        "diff": round(macro_f1(y, a) - macro_f1(y, b), 4),
-        "ci95": [round(float(lo), 4), round(float(hi), 4)],
-    }
