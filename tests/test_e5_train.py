@@ -96,8 +96,8 @@ def test_fake_q4_0_is_the_exporters_rounding_with_a_straight_through_gradient():
 
 
 def test_quant_aware_training_exports_the_weights_it_trained_on(base):
-    """With quant_aware the model trains on Q4_0-rounded weights; the exported (unrounded)
-    weights, rounded by the exporter, reproduce its logits in a plain BertModel."""
+    """With quant_aware the model trains on Q4_0-rounded weights and exports exactly those:
+    re-quantising them is lossless, and in a plain BertModel they reproduce its logits."""
     torch.set_num_threads(1)
     config = e5train.E5TrainConfig(trainable_layers=1, epochs=2, batch_size=3, lr=1e-3, seed=0,
                                    quant_aware=True)  # fmt: skip
@@ -108,16 +108,15 @@ def test_quant_aware_training_exports_the_weights_it_trained_on(base):
     after = e5train.predict_logits(model, ids, cached=cached)
     state = e5train.merged_state_dict(model)
     assert not any("parametrizations" in k for k in state)
-    import transformers
-
-    plain = transformers.AutoModel.from_pretrained(base, add_pooling_layer=False).eval()
-    exported = {}
     for key, value in state.items():
         if key.startswith("encoder.layer.11.") and value.ndim == 2:
             raw = e5convert.quantize_q4_0(value)
-            value = e5convert.dequantize_q4_0(raw, value.size).reshape(value.shape)
-        exported[key] = torch.from_numpy(value)
-    plain.load_state_dict(exported, strict=True)
+            again = e5convert.dequantize_q4_0(raw, value.size).reshape(value.shape)
+            np.testing.assert_array_equal(again, value)
+    import transformers
+
+    plain = transformers.AutoModel.from_pretrained(base, add_pooling_layer=False).eval()
+    plain.load_state_dict({k: torch.from_numpy(v) for k, v in state.items()}, strict=True)
     x, mask = e5train._pad(ids)
     with torch.no_grad():
         h = plain(input_ids=x, attention_mask=mask).last_hidden_state

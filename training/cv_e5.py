@@ -1,8 +1,9 @@
 """Page-grouped cross-validation over the real pool: frozen e5 + head vs the baseline, same data.
 
-Usage: python training/cv_e5.py --embeddings FILE.npz --real-train PATH [--real-dev PATH]
-       [--folds 5] [--seed 0] [--bootstrap 1000] [--c 1] [--work DIR] [--output JSON]
-       [--finetune-work W [--trainable-layers 2] [--epochs 2] [--lr 1e-4] [--max-length 128]]
+Usage: python training/cv_e5.py (--embeddings FILE.npz | --finetune-work W) --real-train PATH
+       [--real-dev PATH] [--folds 5] [--seed 0] [--bootstrap 1000] [--c 1] [--work DIR]
+       [--output JSON] [--trainable-layers 2] [--epochs 2] [--lr 1e-4] [--max-length 128]
+       [--quant-aware] [--fuse]
 
 The embeddings come from training/embed_e5.py (same pool/dev files). Only the pool's *train
 part* (stance.data.realpool.page_part) is cross-validated; its pages are put in ``--folds`` folds
@@ -14,10 +15,13 @@ other folds' pool texts (class-balanced) and predict the held-out pages:
 
 With ``--finetune-work W`` (a train_e5.py work directory on the same pool file) the e5 side is
 instead the fine-tuned recipe: in each fold the top layers and the head are trained from the
-base weights on the cached lower-layer states of that fold's training texts (torch scores,
-not the re-quantised engine).
+base weights on the cached lower-layer states of that fold's training texts (torch scores; with
+``--quant-aware`` the torch model computes with the Q4_0-rounded weights the engine reads).
+Its out-of-fold logits are kept in W (``e5-oof-*.npz``); ``--fuse`` scores the 50/50 mean of
+its probabilities and the baseline's.
 
-Reported: macro-F1 over all out-of-fold texts and per kind, and a paired bootstrap over pages
+Reported: macro-F1 over all out-of-fold texts, per kind and the mean over kinds, the
+difference on two page-disjoint halves, and a paired bootstrap over pages
 (resampling held-out pages with their texts) of the e5 - baseline difference, with its 95 %
 interval. With --real-dev both are also trained on project + the whole train part and scored on
 the dev set. Texts are read from the given paths and never written anywhere.
@@ -41,7 +45,9 @@ from stance.training.e5 import POOL_KINDS, fold_of
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--embeddings", type=Path, required=True)
+    parser.add_argument(
+        "--embeddings", type=Path, default=None, help="training/embed_e5.py output (frozen recipe)"
+    )
     parser.add_argument("--real-train", type=Path, required=True)
     parser.add_argument("--real-dev", type=Path, default=None)
     parser.add_argument("--folds", type=int, default=5)
@@ -68,6 +74,8 @@ def main(argv: list[str] | None = None) -> None:
         "--baseline-only", action="store_true", help="only fit and cache the baseline's predictions"
     )
     args = parser.parse_args(argv)
+    if args.embeddings is None and args.finetune_work is None and not args.baseline_only:
+        parser.error("give --embeddings (frozen recipe) or --finetune-work (fine-tuned recipe)")
 
     from stance.data.realpool import page_part
     from stance.modeldir import shipped_model_dir
@@ -79,7 +87,7 @@ def main(argv: list[str] | None = None) -> None:
     dev = e5train.read_pool(args.real_dev) if args.real_dev else []
     project = e5train.project_items()
     n_pool, n_dev = len(pool), len(dev)
-    data = np.load(args.embeddings) if not args.baseline_only else None
+    data = np.load(args.embeddings) if args.embeddings is not None else None
     vectors = data["vectors"] if data is not None else np.zeros((n_pool + n_dev + len(project), 1))
     origin = data["origin"] if data is not None else np.array(["x"] * len(vectors))
     if len(vectors) < n_pool + n_dev + len(project):

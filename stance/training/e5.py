@@ -426,10 +426,16 @@ def predict_logits(
 def merged_state_dict(model: E5Stance) -> dict[str, np.ndarray]:
     """The encoder's weights (LoRA merged in) under ``BertModel`` names, as float32 numpy."""
     encoder = model.encoder
-    state = {
-        k.replace(".parametrizations.weight.original", ".weight"): v.detach().float().numpy()
-        for k, v in encoder.state_dict().items()
-    }  # quantisation-aware weights are stored unrounded; the export rounds them identically
+    state = {}
+    for key, value in encoder.state_dict().items():
+        if key.endswith(".parametrizations.weight.original"):
+            # quantisation-aware: store the Q4_0-rounded weights the model computed with
+            # (re-quantising them in the export is lossless)
+            key, value = (
+                key.replace(".parametrizations.weight.original", ".weight"),
+                fake_q4_0(value),
+            )
+        state[key] = value.detach().float().numpy()
     if model.config.lora_r > 0:
         merged: dict[str, np.ndarray] = {}
         scale = 2.0  # lora_alpha / r
