@@ -182,3 +182,50 @@ def test_the_training_registry_fits_saves_and_reloads_an_e5_head(e5_dir, corpus_
     assert np.allclose(again.predict_proba(TEXTS), model.predict_proba(TEXTS), atol=1e-6)
     with pytest.raises(ValueError, match="c must be > 0"):
         trainer.adapt_config({}, {"c": 0})
+
+
+def _fused(e5_dir, tmp_path, weight=0.5, name="fused"):
+    from stance.modeldir import shipped_model_dir
+
+    d = tmp_path / name
+    shutil.copytree(e5_dir, d)
+    shutil.copytree(shipped_model_dir("baseline"), d / "ngram")
+    meta = json.loads((d / "metadata.json").read_text())
+    meta["fusion"] = {"model": "ngram", "weight": weight}
+    (d / "metadata.json").write_text(json.dumps(meta))
+    return d
+
+
+def test_a_fused_directory_mixes_the_ngram_models_probabilities(e5_dir, tmp_path):
+    from stance.backends.base import softmax
+
+    e5 = load_classifier(e5_dir)
+    ngram = load_classifier("baseline")
+    fused = load_classifier(_fused(e5_dir, tmp_path, 0.3))
+    expected = 0.7 * softmax(e5.logits(TEXTS)) + 0.3 * ngram.predict_proba(TEXTS, calibrated=False)
+    np.testing.assert_allclose(fused.predict_proba(TEXTS, calibrated=False), expected, atol=1e-6)
+    # weight 0 is the e5 head alone
+    alone = load_classifier(_fused(e5_dir, tmp_path, 0.0, "alone"))
+    np.testing.assert_allclose(
+        alone.predict_proba(TEXTS, calibrated=False),
+        e5.predict_proba(TEXTS, calibrated=False),
+        atol=1e-6,
+    )
+    # saving keeps the n-gram model, and the copy predicts the same
+    again = load_classifier(fused.save(tmp_path / "saved"))
+    assert (tmp_path / "saved" / "ngram" / "metadata.json").is_file()
+    np.testing.assert_allclose(again.predict_proba(TEXTS), fused.predict_proba(TEXTS), atol=1e-6)
+    e = explain(TEXTS[0], model=tmp_path / "saved", top=2)
+    assert e.method == "occlusion" and e.prediction.label == again.predict(TEXTS[:1])[0].label
+
+
+def test_a_broken_fusion_raises_model_error(e5_dir, tmp_path):
+    from stance.backends.e5 import E5Classifier
+
+    d = _fused(e5_dir, tmp_path)
+    meta = json.loads((d / "metadata.json").read_text())
+    with pytest.raises(ModelError, match="weight"):
+        E5Classifier.load(d, {**meta, "fusion": {"model": "ngram", "weight": 2}})
+    shutil.rmtree(d / "ngram")
+    with pytest.raises(ModelError, match="ngram/ is missing"):
+        E5Classifier.load(d, meta)

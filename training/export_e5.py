@@ -28,7 +28,8 @@ from stance.labels import LABEL2ID
 
 REPO = Path(__file__).resolve().parents[1]
 PLACEHOLDERS = {"real_train": "POOL", "real_dev": "DEV", "finetuned": "W/finetuned",
-                "embeddings": "V.npz", "cv_report": "cv.json"}  # fmt: skip
+                "embeddings": "V.npz", "cv_report": "cv.json", "fuse_ngram": "models/baseline",
+                "fuse_weight": None}  # fmt: skip
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -41,6 +42,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--cv-report", type=Path, default=None, help="cv_e5.py output (JSON)")
     parser.add_argument("--max-pieces", type=int, default=60000)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument(
+        "--fuse-ngram", type=Path, default=None,
+        help="a baseline model directory trained on the same data, fused with the e5 head",
+    )  # fmt: skip
+    parser.add_argument("--fuse-weight", type=float, default=0.5)
     parser.add_argument(
         "--parity", type=int, default=300,
         help="fine-tuned: texts on which the engine's labels are compared with torch's (0: skip)",
@@ -126,8 +132,25 @@ def main(argv: list[str] | None = None) -> None:
         recipe = json.loads((args.finetuned / "train_info.json").read_text())
 
     w, b = head["weight"], head["bias"]
+    ngram = None
+    if args.fuse_ngram is not None:
+        from stance import load_classifier
+
+        ngram = load_classifier(args.fuse_ngram)
+        if ngram.backend != "baseline":
+            raise SystemExit(f"{args.fuse_ngram} is not a baseline model directory")
+
+    def scores(vectors: np.ndarray, items: list) -> np.ndarray:  # type: ignore[type-arg]
+        """The model's logits: the e5 head's, or the log of the fused probabilities."""
+        logits = vectors @ w.T + b
+        if ngram is None or not len(items):
+            return logits
+        p = ngram.predict_proba([i.text for i in items], calibrated=False)
+        mixture = (1 - args.fuse_weight) * softmax(logits) + args.fuse_weight * p
+        return np.log(np.maximum(mixture, 1e-12))
+
     y_cal = np.array([LABEL2ID[i.label] for i in calib])
-    cal_logits = calib_vec @ w.T + b
+    cal_logits = scores(calib_vec, calib)
     temperature = fit_temperature(cal_logits, y_cal)
     metrics: dict = {
         "calibration_part": {
@@ -144,7 +167,7 @@ def main(argv: list[str] | None = None) -> None:
         for row in reliability_bins(softmax(cal_logits / temperature), y_cal)
     ]
     if dev:
-        metrics["dev"] = _dev_report(dev, dev_vec @ w.T + b, temperature)
+        metrics["dev"] = _dev_report(dev, scores(dev_vec, dev), temperature)
     if args.finetuned is not None and args.parity > 0:
         texts = e5train.parity_texts(args.parity)
         unit = e5train.torch_unit_embeddings(args.finetuned, texts)
@@ -180,6 +203,16 @@ def main(argv: list[str] | None = None) -> None:
         "export_seconds": round(time.time() - started, 1),
         "commands": _commands(args, recipe),
     }
+    if args.fuse_ngram is not None:
+        import shutil
+
+        shutil.copytree(args.fuse_ngram, out / "ngram", dirs_exist_ok=True)
+        meta["fusion"] = {
+            "model": "ngram", "weight": args.fuse_weight,
+            "combination": "(1 - weight) * softmax(e5 logits) + weight * the n-gram model's "
+            "probabilities (before its temperature); logits = log of the mixture",
+            "ngram_source": f"a copy of {args.fuse_ngram} (trained on the same data)",
+        }  # fmt: skip
     _write_rest(out, head, meta, e5)
     from stance.evaluation.e5card import write_e5_card
 
@@ -272,8 +305,11 @@ def _commands(args: argparse.Namespace, recipe: dict) -> list[str]:  # type: ign
         commands.append(" ".join(train))
     export = ["python training/export_e5.py", f"--output {args.output.name}"]
     for name, value in sorted(vars(args).items()):
+        if name == "fuse_weight" and args.fuse_ngram is None:
+            continue
         if name in PLACEHOLDERS and value is not None:
-            export.append(f"--{name.replace('_', '-')} {PLACEHOLDERS[name]}")
+            shown = PLACEHOLDERS[name] if PLACEHOLDERS[name] is not None else value
+            export.append(f"--{name.replace('_', '-')} {shown}")
     commands.append(" ".join(export))
     return commands
 

