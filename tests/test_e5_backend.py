@@ -219,6 +219,26 @@ def test_a_fused_directory_mixes_the_ngram_models_probabilities(e5_dir, tmp_path
     assert e.method == "occlusion" and e.prediction.label == again.predict(TEXTS[:1])[0].label
 
 
+def test_a_fusion_may_name_the_shipped_baseline_pinned_by_its_hash(e5_dir, tmp_path):
+    from stance.backends.e5 import E5Classifier, ngram_fingerprint
+    from stance.modeldir import shipped_model_dir
+
+    d = tmp_path / "named"
+    shutil.copytree(e5_dir, d)
+    meta = json.loads((d / "metadata.json").read_text())
+    digest = ngram_fingerprint(shipped_model_dir("baseline"))
+    named = {**meta, "fusion": {"model": "baseline", "weight": 0.5, "sha256": digest}}
+    model = E5Classifier.load(d, named)
+    assert model.ngram is not None and model.ngram.backend == "baseline"
+    model.save(tmp_path / "saved")  # the shipped model is named again, not copied
+    assert not (tmp_path / "saved" / "baseline").exists()
+    assert (
+        json.loads((tmp_path / "saved" / "metadata.json").read_text())["fusion"] == named["fusion"]
+    )
+    with pytest.raises(ModelError, match="SHA-256 differs"):
+        E5Classifier.load(d, {**named, "fusion": {**named["fusion"], "sha256": "0" * 64}})
+
+
 def test_a_broken_fusion_raises_model_error(e5_dir, tmp_path):
     from stance.backends.e5 import E5Classifier
 
@@ -227,5 +247,5 @@ def test_a_broken_fusion_raises_model_error(e5_dir, tmp_path):
     with pytest.raises(ModelError, match="weight"):
         E5Classifier.load(d, {**meta, "fusion": {"model": "ngram", "weight": 2}})
     shutil.rmtree(d / "ngram")
-    with pytest.raises(ModelError, match="ngram/ is missing"):
+    with pytest.raises(ModelError, match="'ngram' is missing"):
         E5Classifier.load(d, meta)

@@ -28,7 +28,7 @@ from stance.labels import LABEL2ID
 
 REPO = Path(__file__).resolve().parents[1]
 PLACEHOLDERS = {"real_train": "POOL", "real_dev": "DEV", "finetuned": "W/finetuned",
-                "embeddings": "V.npz", "cv_report": "cv.json", "fuse_ngram": "models/baseline",
+                "embeddings": "V.npz", "cv_report": "cv.json", "fuse_ngram": None,
                 "fuse_weight": None}  # fmt: skip
 
 
@@ -43,8 +43,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--max-pieces", type=int, default=60000)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument(
-        "--fuse-ngram", type=Path, default=None,
-        help="a baseline model directory trained on the same data, fused with the e5 head",
+        "--fuse-ngram", default=None,
+        help="fuse with an n-gram model trained on the same data: 'baseline' (the shipped one, "
+        "named in the metadata) or a baseline model directory (copied into OUTPUT/ngram)",
     )  # fmt: skip
     parser.add_argument("--fuse-weight", type=float, default=0.5)
     parser.add_argument(
@@ -136,7 +137,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.fuse_ngram is not None:
         from stance import load_classifier
 
-        ngram = load_classifier(args.fuse_ngram)
+        ngram = load_classifier(str(args.fuse_ngram))
         if ngram.backend != "baseline":
             raise SystemExit(f"{args.fuse_ngram} is not a baseline model directory")
 
@@ -204,15 +205,7 @@ def main(argv: list[str] | None = None) -> None:
         "commands": _commands(args, recipe),
     }
     if args.fuse_ngram is not None:
-        import shutil
-
-        shutil.copytree(args.fuse_ngram, out / "ngram", dirs_exist_ok=True)
-        meta["fusion"] = {
-            "model": "ngram", "weight": args.fuse_weight,
-            "combination": "(1 - weight) * softmax(e5 logits) + weight * the n-gram model's "
-            "probabilities (before its temperature); logits = log of the mixture",
-            "ngram_source": f"a copy of {args.fuse_ngram} (trained on the same data)",
-        }  # fmt: skip
+        meta["fusion"] = _fusion(args, out)
     _write_rest(out, head, meta, e5)
     from stance.evaluation.e5card import write_e5_card
 
@@ -290,6 +283,28 @@ def _dev_report(dev: list, logits: np.ndarray, temperature: float) -> dict:  # t
             "bootstrap": "1,000 resamples of dev pages, seed 0",
         }
     return report
+
+
+def _fusion(args: argparse.Namespace, out: Path) -> dict:  # type: ignore[type-arg]
+    """metadata["fusion"]: a shipped model is named (it installs with stance), any other
+    directory is copied into OUT/ngram; the n-gram weights' SHA-256 pins either."""
+    import shutil
+
+    from stance.backends.e5 import NGRAM_DIR, ngram_fingerprint
+    from stance.modeldir import resolve_model_dir
+
+    source = resolve_model_dir(str(args.fuse_ngram))
+    name = str(args.fuse_ngram)
+    if name not in ("baseline",):
+        shutil.copytree(source, out / NGRAM_DIR, dirs_exist_ok=True)
+        name = NGRAM_DIR
+    return {
+        "model": name, "weight": args.fuse_weight, "sha256": ngram_fingerprint(source),
+        "combination": "(1 - weight) * softmax(e5 logits) + weight * the n-gram model's "
+        "probabilities (before its temperature); logits = log of the mixture",
+        "ngram_source": "the shipped baseline model (trained on the same data)"
+        if name == "baseline" else f"a copy of {args.fuse_ngram} (trained on the same data)",
+    }  # fmt: skip
 
 
 def _commands(args: argparse.Namespace, recipe: dict) -> list[str]:  # type: ignore[type-arg]

