@@ -157,6 +157,7 @@ def main(argv: list[str] | None = None) -> None:
         "calibration_part": {
             "n": len(calib),
             "macro_f1": round(macro_f1(_names(y_cal), _names(cal_logits.argmax(1))), 4),
+            "baseline_macro_f1": round(macro_f1(_names(y_cal), _baseline_labels(calib)), 4),
             "ece_before": round(expected_calibration_error(softmax(cal_logits), y_cal), 4),
             "ece_after": round(
                 expected_calibration_error(softmax(cal_logits / temperature), y_cal), 4
@@ -239,7 +240,6 @@ def _write_rest(out: Path, head: dict, meta: dict, e5: object) -> None:
 def _dev_report(dev: list, logits: np.ndarray, temperature: float) -> dict:  # type: ignore[type-arg]
     """Dev scores per kind and the mean over kinds, beside the shipped baseline (trained on the
     same data), with a paired page bootstrap and the two page-disjoint halves."""
-    from stance import load_classifier
     from stance.backends.base import softmax
     from stance.evaluation.calibration import expected_calibration_error
     from stance.evaluation.metrics import macro_f1
@@ -249,7 +249,7 @@ def _dev_report(dev: list, logits: np.ndarray, temperature: float) -> dict:  # t
     kinds = np.array([i.kind for i in dev])
     pages = [i.group for i in dev]
     mine = _names(logits.argmax(1))
-    baseline = [p.label for p in load_classifier("baseline").predict([i.text for i in dev])]
+    baseline = _baseline_labels(dev)
     y = np.array([LABEL2ID[g] for g in gold])
     report: dict = {}  # type: ignore[type-arg]
     for kind in ("all", *sorted(set(kinds))):
@@ -327,6 +327,13 @@ def _commands(args: argparse.Namespace, recipe: dict) -> list[str]:  # type: ign
             export.append(f"--{name.replace('_', '-')} {shown}")
     commands.append(" ".join(export))
     return commands
+
+
+def _baseline_labels(items: list) -> list[str]:  # type: ignore[type-arg]
+    """The shipped baseline's labels (trained on the same data) for ``items``."""
+    from stance import load_classifier
+
+    return [p.label for p in load_classifier("baseline").predict([i.text for i in items])]
 
 
 def _names(ids: np.ndarray) -> list[str]:

@@ -161,7 +161,8 @@ def write_e5_card(path: Path, metadata: dict[str, Any], speed_file: Path | None 
         text = (
             f"### Calibration\n\nTemperature {_f(temperature)}, fitted on the pool's held-out "
             f"calibration pages ({calib.get('n')} texts, never trained on or used for choices): "
-            f"macro-F1 there {_f(calib.get('macro_f1'))}; ECE {_f(calib.get('ece_before'))} "
+            f"macro-F1 there {_f(calib.get('macro_f1'))} (the baseline "
+            f"{_f(calib.get('baseline_macro_f1'))}); ECE {_f(calib.get('ece_before'))} "
             f"before the temperature, {_f(calib.get('ece_after'))} after (on the same texts)."
         )
         if calib.get("reliability"):
