@@ -157,6 +157,7 @@ def main(argv: list[str] | None = None) -> None:
         e5_pred = logits.argmax(1)
         if args.fuse:
             e5_pred = (0.5 * _softmax(logits) + 0.5 * base_proba).argmax(1)
+    frozen_logits = np.zeros((len(train_idx), len(LABELS)))
     for f in range(args.folds if args.finetune_work is None else 0):
         tr, te = train_idx[fold != f], train_idx[fold == f]
         head = fit_head(
@@ -164,7 +165,12 @@ def main(argv: list[str] | None = None) -> None:
             proj_labels + [pool[k][0].label for k in tr],
             c=args.c,
         )
-        e5_pred[fold == f] = (pool_vec[te] @ head["weight"].T + head["bias"]).argmax(1)
+        frozen_logits[fold == f] = pool_vec[te] @ head["weight"].T + head["bias"]
+    if args.finetune_work is None:
+        e5_pred = frozen_logits.argmax(1)
+        if args.work is not None:  # for training/compare_e5_cv.py
+            np.savez(args.work / f"e5-oof-frozen-c{args.c}-{args.folds}-{args.seed}.npz",
+                     logits=frozen_logits)  # fmt: skip
 
     report: dict = {
         "command": "python training/cv_e5.py " + " ".join(sys.argv[1:] if argv is None else argv),
