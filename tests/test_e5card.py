@@ -104,3 +104,31 @@ def test_card_of_the_frozen_recipe(tmp_path):
     write_e5_card(tmp_path, meta)
     card = (tmp_path / "README.md").read_text()
     assert "frozen multilingual-e5-small" in card and "Speed" not in card
+
+
+def test_the_card_script_rewrites_a_card_from_metadata(tmp_path):
+    import importlib.util
+
+    from stance.data.corpus import repo_root
+    from stance.modeldir import write_metadata
+
+    write_metadata(tmp_path, {**_meta(), "backend": "e5"})
+    spec = importlib.util.spec_from_file_location("e5_card", repo_root() / "training/e5_card.py")
+    assert spec is not None and spec.loader is not None
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    script.main(["--model", str(tmp_path), "--speed", str(tmp_path / "none.json")])
+    assert "| mean over kinds |" in (tmp_path / "README.md").read_text()
+
+
+def test_cv_commands_show_placeholders_for_data_and_work_paths():
+    import importlib.util
+
+    from stance.data.corpus import repo_root
+
+    spec = importlib.util.spec_from_file_location("cv_e5", repo_root() / "training/cv_e5.py")
+    assert spec is not None and spec.loader is not None
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    shown = script._shown(["--real-train", "/data/pool.jsonl", "--work", "/tmp/w", "--fuse"])
+    assert shown == "--real-train POOL --work W --fuse"

