@@ -86,8 +86,14 @@ def test_card_shows_the_metadata_numbers(tmp_path):
             }
         )
     )
-    write_e5_card(tmp_path, _meta(), speed)
+    behaviour = tmp_path / "behaviour.json"
+    behaviour.write_text(json.dumps({"e5": {
+        "capabilities": {"praise -> for": {"type": "MFT", "n": 4, "passed": 3, "failures": [],
+                                            "rate": 0.75}},
+        "overall": {"n": 4, "passed": 3, "rate": 0.75}}}))  # fmt: skip
+    write_e5_card(tmp_path, {**_meta(), "name": "e5"}, speed, behaviour)
     card = (tmp_path / "README.md").read_text()
+    assert "| MFT | praise -> for | 3/4 | 75% |" in card
     assert "top 4 layers fine-tuned" in card and "Quantisation-aware" in card
     assert "| comments | 10 | 0.610 | 0.550 | +0.060 [+0.010, +0.110] | +0.050 / +0.070 |" in card
     assert "| mean over kinds |" in card

@@ -210,7 +210,10 @@ def main(argv: list[str] | None = None) -> None:
     _write_rest(out, head, meta, e5)
     from stance.evaluation.e5card import write_e5_card
 
-    write_e5_card(out, {**meta, "backend": "e5"}, REPO / "benchmarks" / "e5_results.json")
+    write_e5_card(
+        out, {**meta, "backend": "e5"}, REPO / "benchmarks" / "e5_results.json",
+        REPO / "reports" / "behaviour.json",
+    )  # fmt: skip
     print(json.dumps({k: meta[k] for k in ("vocabulary", "calibration", "metrics")}, indent=1))
 
 

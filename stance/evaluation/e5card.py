@@ -124,7 +124,30 @@ def _fusion(meta: dict[str, Any]) -> str:
     )
 
 
-def write_e5_card(path: Path, metadata: dict[str, Any], speed_file: Path | None = None) -> None:
+def behaviour_rows(metadata: dict[str, Any], report: Path | None) -> str:
+    """The behavioural checks of this model from ``reports/behaviour.json``, if it is there."""
+    if report is None or not report.is_file():
+        return ""
+    results = json.loads(report.read_text(encoding="utf-8"))
+    name = metadata.get("name", "e5")
+    if name not in results:
+        return ""
+    from stance.evaluation.behaviour import behaviour_table
+
+    return (
+        "### Behavioural checks\n\nThe project's templated Danish suite (constructed text; it "
+        "diagnoses and chose nothing), made by `python training/behaviour.py --model "
+        f"models/baseline --model models/bert --model models/{name}`:\n\n"
+        + behaviour_table(results[name])
+    )
+
+
+def write_e5_card(
+    path: Path,
+    metadata: dict[str, Any],
+    speed_file: Path | None = None,
+    behaviour_file: Path | None = None,
+) -> None:
     """Write ``README.md`` into an e5 model directory from its metadata."""
     title, what = _recipe(metadata)
     metrics = metadata.get("metrics", {})
@@ -180,6 +203,9 @@ def write_e5_card(path: Path, metadata: dict[str, Any], speed_file: Path | None 
             f"(max |logit difference| {parity['max_abs_logit_diff']}; the engine also rounds "
             "activations to int8)."
         )
+    behaviour = behaviour_rows(metadata, behaviour_file)
+    if behaviour:
+        sections.append(behaviour)
     speed = ""
     if speed_file is not None and speed_file.is_file():
         rows = json.loads(speed_file.read_text()).get("rows", {})
